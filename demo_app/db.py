@@ -1,0 +1,84 @@
+"""Database engine, per-request sessions and the app lifespan that owns them.
+
+There is no module-level engine: each app's lifespan creates its own and puts
+it on ``app.state``, so every ``create_app()`` gets a fresh, isolated database.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import StaticPool
+
+from demo_app.config import Settings
+from demo_app.models import Base
+from demo_app.seed import seed_demo_data
+
+SessionMaker = async_sessionmaker[AsyncSession]
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """Create an async engine; an in-memory SQLite database gets a single shared connection.
+
+    Each new connection to ``sqlite://`` would open a new, empty database, so
+    ``StaticPool`` hands every session the same one.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return create_async_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+        )
+    return create_async_engine(url)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Create the engine, schema and seed data on startup; dispose of the engine on shutdown."""
+    settings: Settings = app.state.settings
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        await seed_demo_data(sessionmaker)
+        app.state.engine = engine
+        app.state.sessionmaker = sessionmaker
+        yield
+    finally:
+        await engine.dispose()
+
+
+def get_sessionmaker(request: Request) -> SessionMaker:
+    """The session factory the lifespan stored, for work that outlives the request."""
+    sessionmaker: SessionMaker = request.app.state.sessionmaker
+    return sessionmaker
+
+
+async def get_db(
+    sessionmaker: Annotated[SessionMaker, Depends(get_sessionmaker)],
+) -> AsyncIterator[AsyncSession]:
+    """Yield one session per request: commit if the handler succeeded, roll back if it raised.
+
+    Handlers that write still commit themselves, because (FastAPI >= 0.118) the
+    code after ``yield`` runs only once the response has been sent.
+    """
+    session = sessionmaker()
+    try:
+        yield session
+        await session.commit()
+    except Exception:
+        await session.rollback()
+        raise
+    finally:
+        await session.close()
+
+
+DbSession = Annotated[AsyncSession, Depends(get_db)]

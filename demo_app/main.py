@@ -1,0 +1,28 @@
+"""The application factory; ``uvicorn demo_app.main:app`` serves the module-level ``app``."""
+
+from fastapi import FastAPI
+
+from demo_app.config import Settings
+from demo_app.db import lifespan
+from demo_app.errors import register_exception_handlers
+from demo_app.middleware import install_middleware
+from demo_app.routers import admin, auth, examples, health, items, search, users
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build a new app; each one gets its own database when its lifespan starts."""
+    app = FastAPI(
+        title="trace-request demo API",
+        summary="An ordinary FastAPI app with users, auth, items and teaching examples.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings if settings is not None else Settings.from_env()
+    install_middleware(app, app.state.settings)
+    register_exception_handlers(app)
+    for module in (users, auth, admin, items, search, examples, health):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,29 @@
+"""Log-in: exchange an e-mail and password for a bearer token."""
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import select
+
+from demo_app.db import DbSession
+from demo_app.dependencies import SettingsDep
+from demo_app.models import User
+from demo_app.schemas import LoginRequest, Token
+from demo_app.security import dummy_password_hash, issue_token, verify_password
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/login", response_model=Token)
+async def login(credentials: LoginRequest, db: DbSession, settings: SettingsDep) -> Token:
+    """Return a bearer token; 401 with one message for any wrong e-mail or password.
+
+    Takes JSON rather than the OAuth2 form, which would need python-multipart.
+    """
+    user = await db.scalar(select(User).where(User.email == credentials.email.lower()))
+    stored_hash = user.password_hash if user is not None else dummy_password_hash()
+    if not verify_password(credentials.password, stored_hash) or user is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail="incorrect email or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return Token(access_token=issue_token(user.id, settings.secret_key, settings.token_ttl_seconds))

@@ -1,0 +1,50 @@
+"""Demo data: an admin, a normal user and a few items, so every endpoint has something to show."""
+
+import functools
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from demo_app.models import Item, User
+from demo_app.security import hash_password
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-pass-123"
+USER_EMAIL = "grace@example.com"
+USER_PASSWORD = "grace-pass-123"
+
+# (owner e-mail, name, description, price in cents)
+_ITEMS = [
+    (ADMIN_EMAIL, "Keyboard", "Mechanical keyboard with brown switches", 8900),
+    (ADMIN_EMAIL, "Monitor", "27-inch 4K monitor with a height-adjustable stand", 32900),
+    (ADMIN_EMAIL, "Desk lamp", "LED desk lamp with adjustable colour temperature", 4500),
+    (USER_EMAIL, "Compiler handbook", "A well-thumbed guide to writing compilers", 5400),
+    (USER_EMAIL, "Notebook", "Dotted A5 notebook for sketching designs", 1200),
+    (USER_EMAIL, "Coffee mug", "Large mug that says 'It's always a bug'", 1500),
+    (USER_EMAIL, "Headphones", "Noise-cancelling headphones for focus time", 19900),
+    (USER_EMAIL, "Plant", "A small cactus that survives being ignored", 900),
+]
+
+
+@functools.cache
+def _seed_password_hash(password: str) -> str:
+    # Hashing is slow on purpose; the seed passwords never change, so hash each once per process.
+    return hash_password(password)
+
+
+async def seed_demo_data(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Insert the demo users and items, unless a persistent database already has users."""
+    async with sessionmaker() as session:
+        if await session.scalar(select(User.id).limit(1)) is not None:
+            return
+        admin = User(
+            email=ADMIN_EMAIL, password_hash=_seed_password_hash(ADMIN_PASSWORD), is_admin=True
+        )
+        grace = User(email=USER_EMAIL, password_hash=_seed_password_hash(USER_PASSWORD))
+        owners = {ADMIN_EMAIL: admin, USER_EMAIL: grace}
+        session.add_all([admin, grace])
+        session.add_all(
+            Item(name=name, description=description, price_cents=price, owner=owners[owner])
+            for owner, name, description, price in _ITEMS
+        )
+        await session.commit()

@@ -1,0 +1,38 @@
+"""Suite-wide fixtures.
+
+With ``TRACE_REQUEST_INSTRUMENT_DEMO=1`` every demo app the tests create is
+instrumented: the demo's own suite then proves the tracer changes nothing
+(``tests/tracer/test_demo_unchanged.py`` runs it that way).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("TRACE_REQUEST_INSTRUMENT_DEMO") == "1":
+        import demo_app.main
+        import tracer
+
+        original = demo_app.main.create_app
+
+        def create_app(*args: Any, **kwargs: Any) -> Any:
+            return tracer.instrument(original(*args, **kwargs))
+
+        demo_app.main.create_app = create_app  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def _no_tracer_leaks() -> Iterator[None]:
+    """Each test leaves no recorder, fake clock or global sink behind."""
+    from tracer import clock, instrumentation, recorder
+
+    yield
+    clock.reset()
+    assert recorder.current.get() is None
+    assert not instrumentation._global_sinks, "a capture() block was left open"

@@ -1,0 +1,122 @@
+"""The teaching endpoints: sync, streaming, N+1, blocking vs async sleep, boom, health."""
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+USERS_WITH_ITEMS = [
+    {
+        "id": 1,
+        "email": "admin@example.com",
+        "items": [
+            {"id": 1, "name": "Keyboard"},
+            {"id": 2, "name": "Monitor"},
+            {"id": 3, "name": "Desk lamp"},
+        ],
+    },
+    {
+        "id": 2,
+        "email": "grace@example.com",
+        "items": [
+            {"id": 4, "name": "Compiler handbook"},
+            {"id": 5, "name": "Notebook"},
+            {"id": 6, "name": "Coffee mug"},
+            {"id": 7, "name": "Headphones"},
+            {"id": 8, "name": "Plant"},
+        ],
+    },
+]
+
+
+def test_sync_report(client: TestClient) -> None:
+    response = client.get("/sync/report")
+
+    assert response.status_code == 200
+    assert response.json() == {"limit": 50000, "prime_count": 5133, "largest_prime": 49999}
+
+
+def test_sync_report_small_limit(client: TestClient) -> None:
+    response = client.get("/sync/report", params={"limit": 30})
+
+    assert response.json() == {"limit": 30, "prime_count": 10, "largest_prime": 29}
+
+
+@pytest.mark.parametrize("limit", [1, 1_000_001])
+def test_sync_report_limit_out_of_range_is_422(client: TestClient, limit: int) -> None:
+    assert client.get("/sync/report", params={"limit": limit}).status_code == 422
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_stream_sends_every_chunk(client: TestClient, encoding: str) -> None:
+    with client.stream("GET", "/stream", headers={"Accept-Encoding": encoding}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
+        body = b"".join(response.iter_bytes())
+
+    assert body == b"chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n"
+
+
+def test_users_with_items_n_plus_one(client: TestClient) -> None:
+    response = client.get("/users-with-items")
+
+    assert response.status_code == 200
+    assert response.json() == USERS_WITH_ITEMS
+
+
+def test_eager_variant_returns_the_same(client: TestClient) -> None:
+    response = client.get("/users-with-items/eager")
+
+    assert response.status_code == 200
+    assert response.json() == USERS_WITH_ITEMS
+
+
+def test_n_plus_one_issues_a_query_per_user(app: FastAPI, client: TestClient) -> None:
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sync_engine = app.state.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        client.get("/users-with-items")
+        n_plus_one = len(statements)
+        statements.clear()
+        client.get("/users-with-items/eager")
+        eager = len(statements)
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)
+
+    assert (n_plus_one, eager) == (1 + 2, 2)
+
+
+@pytest.mark.parametrize(("path", "blocked"), [("/slow/blocking", True), ("/slow/async", False)])
+def test_slow_endpoints(client: TestClient, path: str, blocked: bool) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert response.json() == {"slept_ms": 50, "blocked_event_loop": blocked}
+
+
+def test_boom_is_a_bare_500(app: FastAPI) -> None:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/boom")
+
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    # Built by ServerErrorMiddleware, outside the user middleware: no request id.
+    assert "x-request-id" not in response.headers
+
+
+def test_boom_raises_through_the_default_client(client: TestClient) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        client.get("/boom")
+
+
+def test_health(client: TestClient) -> None:
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

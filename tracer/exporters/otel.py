@@ -1,0 +1,163 @@
+"""Replay a finished :class:`~tracer.model.Trace` as OpenTelemetry spans.
+
+The recorder never touches OpenTelemetry on the hot path; spans are built
+here, after the request, with the recorded start/end times and explicit
+parents (no context is attached or detached, so this is safe from any task or
+thread). Nothing in this module raises into the caller: an export that fails
+is logged once per kind and dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from opentelemetry import trace as trace_api
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from tracer.exporters._common import (
+    SCOPE_NAME,
+    OTelValue,
+    coerce_attributes,
+    error_description,
+    parents_first,
+    report_once,
+    scope_version,
+    span_attributes,
+    span_id_hex,
+    trace_id_hex,
+)
+from tracer.model import Span, Trace
+
+__all__ = ["export_to_provider", "export_with_exporter", "to_readable_spans"]
+
+
+def _status(span: Span) -> Status:
+    if span.status == "error":
+        return Status(StatusCode.ERROR, error_description(span))
+    if span.status == "ok":
+        return Status(StatusCode.OK)
+    return Status(StatusCode.UNSET)
+
+
+def _attributes(trace: Trace, span: Span, *, is_root: bool) -> Mapping[str, OTelValue]:
+    return coerce_attributes(span_attributes(trace, span, is_root=is_root))
+
+
+def export_to_provider(
+    trace: Trace,
+    provider: trace_api.TracerProvider,
+    *,
+    parent: trace_api.SpanContext | None = None,
+) -> None:
+    """Create one real span per recorded span in ``provider``, with the recorded times.
+
+    The root is a SERVER span, unless ``parent`` is given: then it nests as an
+    INTERNAL span under that span context (e.g. the server span of FastAPI's
+    built-in telemetry or opentelemetry-instrumentation-fastapi), so the
+    request does not get a second server span. Span ids are the provider's own.
+    """
+    try:
+        tracer = provider.get_tracer(SCOPE_NAME, scope_version())
+        ordered = list(parents_first(trace))
+    except Exception as error:
+        report_once("OpenTelemetry export (export_to_provider)", error)
+        return
+    # An explicit empty context: never pick up whatever span is current in the caller.
+    root_context = (
+        Context()
+        if parent is None
+        else trace_api.set_span_in_context(trace_api.NonRecordingSpan(parent))
+    )
+    created: dict[int, trace_api.Span] = {}
+    started: list[tuple[Span, trace_api.Span]] = []
+    for span, parent_span in ordered:
+        try:
+            if parent_span is None:
+                context = root_context
+                kind = SpanKind.SERVER if parent is None else SpanKind.INTERNAL
+            else:
+                context = trace_api.set_span_in_context(created[id(parent_span)])
+                kind = SpanKind.INTERNAL
+            otel_span = tracer.start_span(
+                span.name,
+                context=context,
+                kind=kind,
+                start_time=span.start_ns,
+                attributes=_attributes(trace, span, is_root=parent_span is None),
+            )
+            created[id(span)] = otel_span
+            started.append((span, otel_span))
+            for event in span.events:
+                otel_span.add_event(
+                    event.name, coerce_attributes(event.attributes), timestamp=event.time_ns
+                )
+            otel_span.set_status(_status(span))
+        except Exception as error:
+            report_once("OpenTelemetry export (export_to_provider)", error)
+            if id(span) not in created:  # its subtree cannot be parented: stop starting spans
+                break
+    # End children before parents when times tie; each end is guarded on its own so one
+    # failing span processor does not keep the other spans from being exported.
+    depth = {id(span): index for index, (span, _) in enumerate(started)}
+    for span, otel_span in sorted(started, key=lambda p: (p[0].end_ns, -depth[id(p[0])])):
+        try:
+            otel_span.end(end_time=max(span.start_ns, span.end_ns))
+        except Exception as error:
+            report_once("OpenTelemetry export (span end)", error)
+
+
+def to_readable_spans(trace: Trace, resource: Resource | None = None) -> list[ReadableSpan]:
+    """Build finished SDK spans that keep the trace's own trace and span ids.
+
+    Hand them to any ``SpanExporter`` (OTLP, console, in-memory) without a
+    provider; the root is a SERVER span, the others INTERNAL. ``resource``
+    defaults to ``Resource.create({})`` (so ``OTEL_SERVICE_NAME`` and
+    ``OTEL_RESOURCE_ATTRIBUTES`` apply). Raises on a broken trace; see
+    :func:`export_with_exporter` for the never-raising path.
+    """
+    resource = Resource.create({}) if resource is None else resource
+    scope = InstrumentationScope(SCOPE_NAME, scope_version())
+    trace_id = int(trace_id_hex(trace.trace_id), 16)
+    flags = trace_api.TraceFlags(trace_api.TraceFlags.SAMPLED)
+
+    def context_of(span: Span) -> trace_api.SpanContext:
+        span_id = int(span_id_hex(span.span_id), 16)
+        return trace_api.SpanContext(trace_id, span_id, is_remote=False, trace_flags=flags)
+
+    readable: list[ReadableSpan] = []
+    for span, parent in parents_first(trace):
+        events: Sequence[Event] = [
+            Event(e.name, coerce_attributes(e.attributes), timestamp=e.time_ns) for e in span.events
+        ]
+        readable.append(
+            ReadableSpan(
+                name=span.name,
+                context=context_of(span),
+                parent=None if parent is None else context_of(parent),
+                resource=resource,
+                attributes=_attributes(trace, span, is_root=parent is None),
+                events=events,
+                kind=SpanKind.SERVER if parent is None else SpanKind.INTERNAL,
+                status=_status(span),
+                start_time=span.start_ns,
+                end_time=max(span.start_ns, span.end_ns),
+                instrumentation_scope=scope,
+            )
+        )
+    return readable
+
+
+def export_with_exporter(
+    trace: Trace, exporter: SpanExporter, *, resource: Resource | None = None
+) -> SpanExportResult:
+    """Send the trace, ids intact, straight to ``exporter``; ``FAILURE`` instead of raising."""
+    try:
+        return exporter.export(to_readable_spans(trace, resource))
+    except Exception as error:
+        report_once("OpenTelemetry export (export_with_exporter)", error)
+        return SpanExportResult.FAILURE

@@ -1,0 +1,1 @@
+"""Where the tracer touches the framework: ASGI probes, FastAPI patches, SQLAlchemy events."""

@@ -1,0 +1,242 @@
+"""ASGI probes: the server edge (step 1 and 9) and one probe between each middleware layer.
+
+:func:`wrap_stack` walks the stack built by ``build_middleware_stack`` through each
+layer's ``.app`` and inserts a :class:`LayerProbe` above every layer, so each
+layer gets its own span (request path: entry until the next probe; response
+path: a message entering the layer's ``send`` until it leaves). Probes keep no
+per-request state on ``self``: everything lives in the request's recorder.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tracer import clock, recorder
+from tracer.recorder import RawSpan, Recorder
+from tracer.safety import report, warn_once
+from tracer.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from tracer.instrumentation import Instrumentation
+
+
+def layer_name(layer: object) -> str:
+    """A readable name: the class, or the function behind ``@app.middleware("http")``."""
+    cls = type(layer)
+    if cls.__name__ == "BaseHTTPMiddleware":
+        func = getattr(layer, "dispatch_func", None)
+        name = getattr(func, "__name__", None)
+        if isinstance(name, str) and name != "dispatch":
+            return name
+    return cls.__name__
+
+
+class LayerProbe:
+    """Sits above one layer (a middleware or the router) and times it."""
+
+    __slots__ = ("app", "depth", "is_router", "name")
+
+    def __init__(self, app: ASGIApp, name: str, depth: int, *, is_router: bool = False) -> None:
+        self.app = app
+        self.name = name
+        self.depth = depth
+        self.is_router = is_router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        rec = recorder.current.get()
+        if rec is None or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        handle = None
+        try:
+            handle = self._enter(rec)
+            inner_send = self._wrap_send(rec, handle[1], send)
+        except Exception as exc:
+            report("middleware probe", exc)
+        if handle is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, inner_send)
+        except BaseException as exc:
+            self._exit(handle, exc)
+            raise
+        self._exit(handle, None)
+
+    def _enter(self, rec: Recorder) -> tuple[Recorder, RawSpan, Any]:
+        now = clock.now_ns()
+        last = rec.last_layer
+        if last is not None:
+            last.set("middleware.request_ns", now - last.start)
+            rec.last_layer = None
+        if self.is_router:
+            handle = recorder.start("router", "routing", 3)
+            assert handle is not None
+            rec.pending_match = rec.open("match", "routing", 3, handle[1].index)
+        else:
+            handle = recorder.start(self.name, "middleware", 2)
+            assert handle is not None
+            span = handle[1]
+            span.set("middleware.depth", self.depth)
+            rec.last_layer = span
+        return handle
+
+    def _exit(self, handle: tuple[Recorder, RawSpan, Any], error: BaseException | None) -> None:
+        try:
+            rec, span, _ = handle
+            if self.is_router:
+                match = rec.pending_match
+                if match is not None and match.parent == span.index:
+                    # no route's handler started: the router answered by itself
+                    match.end = clock.now_ns()
+                    rec.pending_match = None
+                    status = (span.attributes or {}).get("routing.response_status")
+                    if status is not None:
+                        span.set("routing.status", status)
+                        match.set("routing.status", status)
+            elif rec.last_layer is span:
+                rec.last_layer = None
+            recorder.finish(handle, error)
+        except Exception as exc:
+            report("middleware probe", exc)
+
+    def _wrap_send(self, rec: Recorder, span: RawSpan, send: Send) -> Send:
+        name = self.name
+        is_router = self.is_router
+
+        async def probe_send(message: Message) -> None:
+            try:
+                if message["type"] == "http.response.start":
+                    now = clock.now_ns()
+                    if rec.response_origin is None:
+                        rec.response_origin = name
+                    if is_router:
+                        span.set("routing.response_status", message.get("status"))
+                    else:
+                        start = rec.msg_t if 0 <= rec.msg_t <= now else now
+                        out = rec.open(f"{name} response", "middleware", 8, span.index, start)
+                        out.end = now
+                        out.set("http.response.status_code", message.get("status"))
+                    rec.msg_t = clock.now_ns()
+            except Exception as exc:
+                report("middleware probe", exc)
+            await send(message)
+
+        return probe_send
+
+
+class EdgeProbe:
+    """The outermost wrapper: starts the request's recorder and times receive/send."""
+
+    __slots__ = ("app", "instrumentation")
+
+    def __init__(self, app: ASGIApp, instrumentation: Instrumentation) -> None:
+        self.app = app
+        self.instrumentation = instrumentation
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or recorder.current.get() is not None:
+            # websockets/lifespan pass through; a mounted instrumented app nests
+            await self.app(scope, receive, send)
+            return
+        rec = None
+        try:
+            rec = self.instrumentation.begin(scope)
+        except Exception as exc:
+            report("request start", exc)
+        if rec is None:
+            await self.app(scope, receive, send)
+            return
+        token = recorder.current.set(rec)
+        root = rec.open(str(scope.get("method", "HTTP")), "asgi", 1, -1)
+        parent_token = recorder.parent.set(root.index)
+        try:
+            await self.app(scope, _wrap_receive(rec, receive), _wrap_send(rec, send))
+        except BaseException as exc:
+            recorder.mark_error(rec, root, exc)
+            raise
+        finally:
+            root.end = clock.now_ns()
+            recorder.parent.reset(parent_token)
+            recorder.current.reset(token)
+            self.instrumentation.end(rec)
+
+
+def _wrap_receive(rec: Recorder, receive: Receive) -> Receive:
+    async def edge_receive() -> Message:
+        start = clock.now_ns()
+        message = await receive()
+        try:
+            kind = message.get("type")
+            if kind == "http.request":
+                span = rec.open("receive http.request", "asgi", 1, 0, start)
+                span.end = clock.now_ns()
+                span.set("body.bytes", len(message.get("body", b"")))
+                span.set("more_body", bool(message.get("more_body", False)))
+            elif kind == "http.disconnect":
+                rec.meta["client_disconnected"] = True
+                if rec.spans:
+                    rec.spans[0].event("http.disconnect", {})
+        except Exception as exc:
+            report("receive probe", exc)
+        return message
+
+    return edge_receive
+
+
+def _wrap_send(rec: Recorder, send: Send) -> Send:
+    async def edge_send(message: Message) -> None:
+        span = None
+        try:
+            kind = message["type"]
+            span = rec.open(f"send {kind}", "send", 9, 0)
+            if kind == "http.response.start":
+                status = int(message["status"])
+                rec.response["status_code"] = status
+                rec.response["headers"] = _headers(message.get("headers") or ())
+                span.set("http.response.status_code", status)
+            elif kind == "http.response.body":
+                span.set("body.bytes", len(message.get("body", b"")))
+                more = bool(message.get("more_body", False))
+                span.set("more_body", more)
+                if not more:
+                    span.set("response.complete", True)
+        except Exception as exc:
+            report("send probe", exc)
+        try:
+            await send(message)
+        except BaseException as exc:
+            if span is not None:
+                recorder.mark_error(rec, span, exc)
+            raise
+        finally:
+            if span is not None:
+                span.end = clock.now_ns()
+                if span.attributes and span.attributes.get("response.complete"):
+                    rec.response_end = span.end
+
+    return edge_send
+
+
+def _headers(raw: Any) -> list[tuple[str, str]]:
+    return [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in raw]
+
+
+def wrap_stack(stack: ASGIApp, router: object, instrumentation: Instrumentation) -> ASGIApp:
+    """Insert a probe above every layer of ``stack`` and an edge probe on top."""
+    top = LayerProbe(stack, layer_name(stack), 0, is_router=stack is router)
+    layer: Any = stack
+    depth = 0
+    while layer is not router:
+        inner = getattr(layer, "app", None)
+        if inner is None or not callable(inner):
+            warn_once(
+                f"opaque:{type(layer).__name__}",
+                f"{type(layer).__name__} keeps no .app attribute: the layers below it "
+                "(routing included) are timed as one.",
+            )
+            break
+        depth += 1
+        layer.app = LayerProbe(inner, layer_name(inner), depth, is_router=inner is router)
+        layer = inner
+    return EdgeProbe(top, instrumentation)

@@ -1,0 +1,290 @@
+"""The public entry points: :func:`instrument`, :func:`uninstrument`, :func:`capture`.
+
+``instrument(app)`` rebinds the app's ``build_middleware_stack`` so the stack
+gets a probe between every layer, and patches the framework hook points once
+per process (shared by every instrumented app, undone when the last one is
+uninstrumented). The request's :class:`~tracer.model.Trace` is built after the
+response and handed to the sinks: callbacks, collectors, an OpenTelemetry
+``TracerProvider``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+from tracer.hooks import database, framework
+from tracer.hooks.asgi import _headers, wrap_stack
+from tracer.hooks.patching import Patcher
+from tracer.model import Trace
+from tracer.recorder import Recorder
+from tracer.redaction import redact_headers
+from tracer.safety import report
+from tracer.types import ASGIApp, Receive, Scope, Send
+
+TraceSink = Callable[[Trace], None]
+_STATE_ATTR = "_trace_request_instrumentation"
+
+_lock = threading.Lock()
+_patcher = Patcher()
+_db_hooks = database.DatabaseHooks()
+_installed = 0
+_global_sinks: list[TraceSink] = []
+
+
+def _install_hooks() -> None:
+    global _installed
+    with _lock:
+        if _installed == 0:
+            framework.install(_patcher)
+            try:
+                _db_hooks.install(_patcher)
+            except ImportError:
+                pass  # no SQLAlchemy: no db phase
+        _installed += 1
+
+
+def _uninstall_hooks() -> None:
+    global _installed
+    with _lock:
+        _installed -= 1
+        if _installed == 0:
+            _db_hooks.uninstall()
+            _patcher.restore()
+
+
+class Instrumentation:
+    """The tracer's configuration for one app, and what turns a recorder into a trace."""
+
+    def __init__(
+        self,
+        *,
+        on_trace: TraceSink | Iterable[TraceSink] | None = None,
+        tracer_provider: Any = None,
+        exclude_paths: Iterable[str] = (),
+        max_spans: int = 2000,
+    ) -> None:
+        if on_trace is None:
+            self.sinks: list[TraceSink] = []
+        elif callable(on_trace):
+            self.sinks = [on_trace]
+        else:
+            self.sinks = list(on_trace)
+        self.tracer_provider = tracer_provider
+        self.exclude_paths = frozenset(exclude_paths)
+        self.max_spans = max_spans
+
+    def begin(self, scope: Scope) -> Recorder | None:
+        """A recorder for this request, or ``None`` to let it pass untraced."""
+        path = scope.get("path", "")
+        if path in self.exclude_paths:
+            return None
+        rec = Recorder(self.max_spans)
+        rec.request = {
+            "method": scope.get("method", ""),
+            "path": path,
+            "query": bytes(scope.get("query_string", b"")).decode("latin-1"),
+            "headers": redact_headers(_headers(scope.get("headers") or ())),
+            "http_version": scope.get("http_version", ""),
+            "scheme": scope.get("scheme", "http"),
+        }
+        return rec
+
+    def end(self, rec: Recorder) -> None:
+        """Build the trace and deliver it; never raises."""
+        try:
+            trace = build_trace(rec)
+        except Exception as exc:
+            report("trace build", exc)
+            return
+        for sink in (*self.sinks, *_global_sinks):
+            try:
+                sink(trace)
+            except Exception as exc:
+                report(f"trace sink {getattr(sink, '__name__', type(sink).__name__)}", exc)
+        if self.tracer_provider is not None:
+            try:
+                from tracer.exporters.otel import export_to_provider
+
+                export_to_provider(trace, self.tracer_provider)
+            except Exception as exc:
+                report("OpenTelemetry export", exc)
+
+
+def build_trace(rec: Recorder) -> Trace:
+    """Name the root span and give it the HTTP semantic-convention attributes."""
+    if rec.spans:
+        root = rec.spans[0]
+        method = str(rec.request.get("method", ""))
+        route = rec.request.get("route")
+        root.name = f"{method} {route or rec.request.get('path', '')}".strip()
+        root.set("http.request.method", method)
+        root.set("url.path", rec.request.get("path", ""))
+        if rec.request.get("query"):
+            root.set("url.query", rec.request["query"])
+        if route:
+            root.set("http.route", route)
+        status = rec.response.get("status_code")
+        if status is not None:
+            root.set("http.response.status_code", status)
+            if status >= 500:
+                root.status = "error"
+        if rec.response_origin:
+            root.set("trace_request.response_origin", rec.response_origin)
+        if rec.response_end >= 0:
+            root.set("trace_request.response_ns", rec.response_end - root.start)
+    if "headers" in rec.response:
+        rec.response["headers"] = redact_headers(rec.response["headers"])
+    return rec.build()
+
+
+def instrument(
+    app: Any,
+    *,
+    on_trace: TraceSink | Iterable[TraceSink] | None = None,
+    tracer_provider: Any = None,
+    exclude_paths: Iterable[str] = (),
+    max_spans: int = 2000,
+) -> Any:
+    """Trace every HTTP request of a FastAPI or Starlette ``app``; returns the app.
+
+    Call it before or after adding routes and middleware. Calling it again
+    only updates the options. ``on_trace`` receives each finished
+    :class:`~tracer.model.Trace`; ``tracer_provider`` (an OpenTelemetry
+    ``TracerProvider``) receives the spans — the global provider is never
+    used implicitly.
+    """
+    options = Instrumentation(
+        on_trace=on_trace,
+        tracer_provider=tracer_provider,
+        exclude_paths=exclude_paths,
+        max_spans=max_spans,
+    )
+    existing: Instrumentation | None = getattr(app, _STATE_ATTR, None)
+    if existing is not None:
+        existing.__dict__.update(options.__dict__)
+        return app
+    if not hasattr(app, "build_middleware_stack") or not hasattr(app, "router"):
+        raise TypeError(
+            f"trace-request can instrument FastAPI and Starlette apps, not {type(app).__name__}"
+        )
+    _install_hooks()
+    original_build = app.build_middleware_stack
+
+    def build_middleware_stack() -> ASGIApp:
+        stack = original_build()
+        try:
+            return wrap_stack(stack, app.router, options)
+        except Exception as exc:
+            report("middleware stack instrumentation", exc)
+            return stack  # type: ignore[no-any-return]
+
+    app.build_middleware_stack = build_middleware_stack
+    app.middleware_stack = None  # rebuilt, with probes, on the next request
+    setattr(app, _STATE_ATTR, options)
+    return app
+
+
+def uninstrument(app: Any) -> Any:
+    """Undo :func:`instrument`; the app's stack is rebuilt without probes."""
+    if getattr(app, _STATE_ATTR, None) is None:
+        return app
+    delattr(app, _STATE_ATTR)
+    if "build_middleware_stack" in vars(app):
+        del app.build_middleware_stack
+    app.middleware_stack = None
+    _uninstall_hooks()
+    return app
+
+
+def is_instrumented(app: Any) -> bool:
+    return getattr(app, _STATE_ATTR, None) is not None
+
+
+class TraceCollector:
+    """Collects finished traces; use ``with tracer.capture(app) as traces: ...``."""
+
+    def __init__(self, app: Any = None) -> None:
+        self.app = app
+        self.traces: list[Trace] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, trace: Trace) -> None:
+        with self._lock:
+            self.traces.append(trace)
+
+    @property
+    def last(self) -> Trace:
+        if not self.traces:
+            raise LookupError("no request was traced")
+        return self.traces[-1]
+
+    def __len__(self) -> int:
+        return len(self.traces)
+
+    def __enter__(self) -> TraceCollector:
+        sinks = _global_sinks
+        if self.app is not None:
+            state: Instrumentation | None = getattr(self.app, _STATE_ATTR, None)
+            if state is None:
+                raise RuntimeError("capture(app): the app is not instrumented; call instrument()")
+            sinks = state.sinks
+        sinks.append(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for sinks in (_global_sinks, getattr(getattr(self.app, _STATE_ATTR, None), "sinks", [])):
+            if self in sinks:
+                sinks.remove(self)
+
+
+def capture(app: Any = None) -> TraceCollector:
+    """Collect the traces of requests handled while the ``with`` block runs.
+
+    With ``app``, only that instrumented app's requests; without, every
+    instrumented app's.
+    """
+    return TraceCollector(app)
+
+
+class TraceRequestMiddleware:
+    """``app.add_middleware(TraceRequestMiddleware)`` for those who prefer middleware.
+
+    It traces every layer *inside* it; ServerErrorMiddleware sits outside all
+    user middleware, so a 500 it builds is seen only as an exception leaving
+    this layer. :func:`instrument` sees the whole stack and is preferred.
+    """
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        from starlette.routing import Router
+
+        _install_hooks()
+        self.instrumentation = Instrumentation(**options)
+        router: object = None
+        layer: Any = app
+        while layer is not None and router is None:
+            if isinstance(layer, Router):
+                router = layer
+            layer = getattr(layer, "app", None) if not isinstance(layer, Router) else None
+        self.app = wrap_stack(app, router, self.instrumentation)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+__all__ = [
+    "Instrumentation",
+    "TraceCollector",
+    "TraceRequestMiddleware",
+    "capture",
+    "instrument",
+    "is_instrumented",
+    "uninstrument",
+]

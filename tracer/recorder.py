@@ -1,0 +1,193 @@
+"""The per-request recorder: the only tracer code on the hot path.
+
+Hooks call :func:`start` / :func:`finish` to append small records to the
+buffer of the request that is current in this context (a contextvar, so
+concurrent requests, threadpool workers and background tasks each see their
+own). Nothing here builds OpenTelemetry objects: the :class:`~tracer.model.Trace`
+is assembled once, after the request, by :meth:`Recorder.build`.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar, Token
+from typing import Any
+
+from tracer import clock
+from tracer.model import Phase, Span, SpanEvent, Status, Trace
+
+
+class RawSpan:
+    """A span while it is being recorded: integer ids, monotonic times."""
+
+    __slots__ = (
+        "attributes",
+        "end",
+        "events",
+        "index",
+        "name",
+        "parent",
+        "phase",
+        "start",
+        "status",
+        "step",
+    )
+
+    def __init__(
+        self, index: int, parent: int, name: str, phase: Phase, step: int, start: int
+    ) -> None:
+        self.index = index
+        self.parent = parent
+        self.name = name
+        self.phase: Phase = phase
+        self.step = step
+        self.start = start
+        self.end = -1
+        self.status: Status = "ok"
+        self.attributes: dict[str, Any] | None = None
+        self.events: list[tuple[str, int, dict[str, Any]]] | None = None
+
+    def set(self, key: str, value: Any) -> None:
+        if self.attributes is None:
+            self.attributes = {}
+        self.attributes[key] = value
+
+    def event(self, name: str, attributes: dict[str, Any]) -> None:
+        if self.events is None:
+            self.events = []
+        self.events.append((name, clock.now_ns(), attributes))
+
+
+class Recorder:
+    """The buffer of one request. Created by the server-edge probe."""
+
+    __slots__ = (
+        "dropped",
+        "errors_seen",
+        "last_layer",
+        "max_spans",
+        "meta",
+        "monotonic0",
+        "msg_t",
+        "pending_match",
+        "request",
+        "response",
+        "response_end",
+        "response_origin",
+        "spans",
+        "wall0",
+    )
+
+    def __init__(self, max_spans: int = 2000) -> None:
+        self.wall0 = clock.wall_ns()
+        self.monotonic0 = clock.now_ns()
+        self.spans: list[RawSpan] = []
+        self.max_spans = max_spans
+        self.dropped = 0
+        self.request: dict[str, Any] = {}
+        self.response: dict[str, Any] = {}
+        self.response_end = -1
+        self.meta: dict[str, Any] = {}
+        #: ids of exceptions already attributed to the span that raised them
+        self.errors_seen: set[int] = set()
+        #: middleware layer entered last, whose request path ends at the next probe
+        self.last_layer: RawSpan | None = None
+        #: the open ``match`` span, ended when a route's handler starts
+        self.pending_match: RawSpan | None = None
+        #: when the response message in flight left the layer below (step 8)
+        self.msg_t = -1
+        #: name of the innermost layer that sent ``http.response.start``
+        self.response_origin: str | None = None
+
+    def open(self, name: str, phase: Phase, step: int, parent: int, start: int = -1) -> RawSpan:
+        """Append a span that has started; the caller ends it by setting ``end``."""
+        index = len(self.spans)
+        span = RawSpan(index, parent, name, phase, step, clock.now_ns() if start < 0 else start)
+        if index < self.max_spans:
+            self.spans.append(span)
+        else:
+            self.dropped += 1
+        return span
+
+    def build(self, trace_id: str | None = None) -> Trace:
+        """Turn the buffer into a :class:`Trace` (ids, epoch times, open spans closed)."""
+        offset = self.wall0 - self.monotonic0
+        last = max((s.end for s in self.spans), default=self.monotonic0)
+        last = max(last, max((s.start for s in self.spans), default=last))
+        ids = [os.urandom(8).hex() for _ in self.spans]
+        spans: list[Span] = []
+        for raw in self.spans:
+            end = raw.end if raw.end >= 0 else last
+            attributes = dict(raw.attributes) if raw.attributes else {}
+            if raw.end < 0:
+                attributes["trace_request.unfinished"] = True
+            spans.append(
+                Span(
+                    span_id=ids[raw.index],
+                    parent_id=ids[raw.parent] if 0 <= raw.parent < len(ids) else None,
+                    name=raw.name,
+                    phase=raw.phase,
+                    step=raw.step,
+                    start_ns=raw.start + offset,
+                    end_ns=end + offset,
+                    status=raw.status,
+                    attributes=attributes,
+                    events=[
+                        SpanEvent(name, t + offset, attrs) for name, t, attrs in raw.events or ()
+                    ],
+                )
+            )
+        meta = dict(self.meta)
+        if self.dropped:
+            meta["dropped_spans"] = self.dropped
+        return Trace(
+            trace_id=trace_id or os.urandom(16).hex(),
+            spans=spans,
+            request=dict(self.request),
+            response=dict(self.response),
+            response_end_ns=self.response_end + offset if self.response_end >= 0 else None,
+            meta=meta,
+        )
+
+
+#: The recorder of the request being handled in this context, if it is traced.
+current: ContextVar[Recorder | None] = ContextVar("trace_request_recorder", default=None)
+#: Index of the innermost open span in this context (the parent of the next one).
+parent: ContextVar[int] = ContextVar("trace_request_parent", default=-1)
+
+
+def start(name: str, phase: Phase, step: int) -> tuple[Recorder, RawSpan, Token[int]] | None:
+    """Open a span under the current one and make it current; ``None`` if not tracing."""
+    rec = current.get()
+    if rec is None:
+        return None
+    span = rec.open(name, phase, step, parent.get())
+    return rec, span, parent.set(span.index)
+
+
+def finish(
+    handle: tuple[Recorder, RawSpan, Token[int]], error: BaseException | None = None
+) -> None:
+    """Close a span opened by :func:`start` and restore the previous parent."""
+    rec, span, token = handle
+    span.end = clock.now_ns()
+    if error is not None:
+        mark_error(rec, span, error)
+    try:
+        parent.reset(token)
+    except ValueError:  # reset from another context (should not happen); keep going
+        pass
+
+
+def mark_error(rec: Recorder, span: RawSpan, error: BaseException) -> None:
+    """Record that ``error`` passed through ``span``; the first span to see it raised it."""
+    span.status = "error"
+    key = id(error)
+    if key not in rec.errors_seen:
+        rec.errors_seen.add(key)
+        span.event(
+            "exception",
+            {"exception.type": type(error).__qualname__, "exception.message": str(error)[:500]},
+        )
+    else:
+        span.set("error.type", type(error).__qualname__)
