@@ -15,6 +15,7 @@ from typing import Any
 
 from tracer import clock
 from tracer.model import Phase, Span, SpanEvent, Status, Trace
+from tracer.safety import report
 
 
 class RawSpan:
@@ -157,26 +158,37 @@ parent: ContextVar[int] = ContextVar("trace_request_parent", default=-1)
 
 
 def start(name: str, phase: Phase, step: int) -> tuple[Recorder, RawSpan, Token[int]] | None:
-    """Open a span under the current one and make it current; ``None`` if not tracing."""
+    """Open a span under the current one and make it current.
+
+    ``None`` when this request is not traced, or when recording failed (the
+    failure is reported once; the caller just runs the original code).
+    """
     rec = current.get()
     if rec is None:
         return None
-    span = rec.open(name, phase, step, parent.get())
-    return rec, span, parent.set(span.index)
+    try:
+        span = rec.open(name, phase, step, parent.get())
+        return rec, span, parent.set(span.index)
+    except Exception as exc:
+        report(f"recording {phase}", exc)
+        return None
 
 
 def finish(
     handle: tuple[Recorder, RawSpan, Token[int]], error: BaseException | None = None
 ) -> None:
-    """Close a span opened by :func:`start` and restore the previous parent."""
+    """Close a span opened by :func:`start` and restore the previous parent; never raises."""
     rec, span, token = handle
-    span.end = clock.now_ns()
-    if error is not None:
-        mark_error(rec, span, error)
+    try:
+        span.end = clock.now_ns()
+        if error is not None:
+            mark_error(rec, span, error)
+    except Exception as exc:
+        report(f"recording {span.phase}", exc)
     try:
         parent.reset(token)
     except ValueError:  # reset from another context (should not happen); keep going
-        pass
+        parent.set(span.parent)
 
 
 def mark_error(rec: Recorder, span: RawSpan, error: BaseException) -> None:

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Iterator
 from importlib import metadata
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from tracer.model import Span, Trace
 
@@ -33,7 +33,7 @@ TRACE_KEYS = (REQUEST_KEY, RESPONSE_KEY, RESPONSE_END_KEY, META_KEY)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 #: An attribute value every OpenTelemetry SDK since 1.0 accepts.
-OTelValue = Union[str, bool, int, float, list[str], list[bool], list[int], list[float]]
+OTelValue: TypeAlias = str | bool | int | float | list[str] | list[bool] | list[int] | list[float]
 
 _reported: set[str] = set()
 

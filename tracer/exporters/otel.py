@@ -98,13 +98,12 @@ def export_to_provider(
                 )
             otel_span.set_status(_status(span))
         except Exception as error:
+            # A span that failed to start takes its subtree with it (KeyError above).
             report_once("OpenTelemetry export (export_to_provider)", error)
-            if id(span) not in created:  # its subtree cannot be parented: stop starting spans
-                break
     # End children before parents when times tie; each end is guarded on its own so one
     # failing span processor does not keep the other spans from being exported.
-    depth = {id(span): index for index, (span, _) in enumerate(started)}
-    for span, otel_span in sorted(started, key=lambda p: (p[0].end_ns, -depth[id(p[0])])):
+    order = {id(span): index for index, (span, _) in enumerate(started)}
+    for span, otel_span in sorted(started, key=lambda p: (p[0].end_ns, -order[id(p[0])])):
         try:
             otel_span.end(end_time=max(span.start_ns, span.end_ns))
         except Exception as error:

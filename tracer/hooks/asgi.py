@@ -91,6 +91,8 @@ class LayerProbe:
                     match.end = clock.now_ns()
                     rec.pending_match = None
                     status = (span.attributes or {}).get("routing.response_status")
+                    if status is None:  # FastAPI's router raises HTTPException(404/405)
+                        status = getattr(error, "status_code", None)
                     if status is not None:
                         span.set("routing.status", status)
                         match.set("routing.status", status)
@@ -139,21 +141,27 @@ class EdgeProbe:
             # websockets/lifespan pass through; a mounted instrumented app nests
             await self.app(scope, receive, send)
             return
-        rec = None
         try:
             rec = self.instrumentation.begin(scope)
+            if rec is not None:
+                root = rec.open(str(scope.get("method", "HTTP")), "asgi", 1, -1)
+                traced_receive = _wrap_receive(rec, receive)
+                traced_send = _wrap_send(rec, send)
         except Exception as exc:
             report("request start", exc)
+            rec = None
         if rec is None:
             await self.app(scope, receive, send)
             return
         token = recorder.current.set(rec)
-        root = rec.open(str(scope.get("method", "HTTP")), "asgi", 1, -1)
         parent_token = recorder.parent.set(root.index)
         try:
-            await self.app(scope, _wrap_receive(rec, receive), _wrap_send(rec, send))
+            await self.app(scope, traced_receive, traced_send)
         except BaseException as exc:
-            recorder.mark_error(rec, root, exc)
+            try:
+                recorder.mark_error(rec, root, exc)
+            except Exception as error:
+                report("request end", error)
             raise
         finally:
             root.end = clock.now_ns()
@@ -207,7 +215,7 @@ def _wrap_send(rec: Recorder, send: Send) -> Send:
             await send(message)
         except BaseException as exc:
             if span is not None:
-                recorder.mark_error(rec, span, exc)
+                _quietly(recorder.mark_error, rec, span, exc)
             raise
         finally:
             if span is not None:
@@ -216,6 +224,13 @@ def _wrap_send(rec: Recorder, send: Send) -> Send:
                     rec.response_end = span.end
 
     return edge_send
+
+
+def _quietly(func: Any, *args: Any) -> None:
+    try:
+        func(*args)
+    except Exception as exc:
+        report("send probe", exc)
 
 
 def _headers(raw: Any) -> list[tuple[str, str]]:

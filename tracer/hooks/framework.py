@@ -91,22 +91,32 @@ def type_name(annotation: Any) -> str:
     return _MODULE_PATH.sub(r"\1", repr(annotation).replace("typing.", ""))
 
 
+def _quietly(func: Callable[..., Any], *args: Any) -> None:
+    try:
+        func(*args)
+    except Exception as exc:
+        report("recording attributes", exc)
+
+
 def _settle(error: BaseException | None = None, **attributes: Any) -> None:
-    """Close the pending dependency span (its call just finished or raised)."""
+    """Close the pending dependency span (its call just finished or raised); never raises."""
     span = _pending.get()
     if span is None:
         return
     _pending.set(None)
     if span.end >= 0:
         return
-    span.end = clock.now_ns()
-    for key, value in attributes.items():
-        span.set(key, value)
-    if span.attributes is None or "dependency.kind" not in span.attributes:
-        span.set("dependency.kind", "async")
-    rec = recorder.current.get()
-    if error is not None and rec is not None:
-        recorder.mark_error(rec, span, error)
+    try:
+        span.end = clock.now_ns()
+        for key, value in attributes.items():
+            span.set(key, value)
+        if span.attributes is None or "dependency.kind" not in span.attributes:
+            span.set("dependency.kind", "async")
+        rec = recorder.current.get()
+        if error is not None and rec is not None:
+            recorder.mark_error(rec, span, error)
+    except Exception as exc:
+        report("dependency hook", exc)
     recorder.parent.set(span.parent)
 
 
@@ -144,6 +154,8 @@ def _wrap_handle(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             await original(self, scope, receive, send)
         except BaseException as exc:
+            if getattr(exc, "status_code", None) == 405:  # path matched, method did not
+                _quietly(handle_[1].set, "routing.status", 405)
             recorder.finish(handle_, exc)
             raise
         recorder.finish(handle_)
@@ -439,13 +451,14 @@ def _wrap_body(original: Callable[..., Any]) -> Callable[..., Any]:
         if recorder.current.get() is None or hasattr(self, "_body"):
             return await original(self)  # type: ignore[no-any-return]
         handle = recorder.start("read body", "validation", 5)
-        assert handle is not None
+        if handle is None:
+            return await original(self)  # type: ignore[no-any-return]
         try:
             data: bytes = await original(self)
         except BaseException as exc:
             recorder.finish(handle, exc)
             raise
-        handle[1].set("body.bytes", len(data))
+        _quietly(handle[1].set, "body.bytes", len(data))
         recorder.finish(handle)
         return data
 
@@ -457,7 +470,8 @@ def _wrap_json(original: Callable[..., Any]) -> Callable[..., Any]:
         if recorder.current.get() is None or hasattr(self, "_json"):
             return await original(self)
         handle = recorder.start("parse JSON", "validation", 5)
-        assert handle is not None
+        if handle is None:
+            return await original(self)
         try:
             data = await original(self)
         except BaseException as exc:
@@ -492,7 +506,7 @@ def _wrap_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
         except BaseException as exc:
             recorder.finish(handle, exc)
             raise
-        handle[1].set("handler.returned", type(result).__name__)
+        _quietly(handle[1].set, "handler.returned", type(result).__name__)
         recorder.finish(handle)
         return result
 
@@ -556,13 +570,14 @@ def _wrap_render(original: Callable[..., Any]) -> Callable[..., Any]:
         if recorder.current.get() is None:
             return original(self, content)  # type: ignore[no-any-return]
         handle = recorder.start(f"render {type(self).__name__}", "serialization", 7)
-        assert handle is not None
+        if handle is None:
+            return original(self, content)  # type: ignore[no-any-return]
         try:
             data: bytes = original(self, content)
         except BaseException as exc:
             recorder.finish(handle, exc)
             raise
-        handle[1].set("response.bytes", len(data))
+        _quietly(handle[1].set, "response.bytes", len(data))
         recorder.finish(handle)
         return data
 
