@@ -82,6 +82,8 @@ class Instrumentation:
         if path in self.exclude_paths:
             return None
         rec = Recorder(self.max_spans)
+        if self.tracer_provider is not None:
+            rec.otel_parent = None  # look for an enclosing server span
         rec.request = {
             "method": scope.get("method", ""),
             "path": path,
@@ -94,6 +96,7 @@ class Instrumentation:
 
     def end(self, rec: Recorder) -> None:
         """Build the trace and deliver it; never raises."""
+        parent = rec.otel_parent or None
         try:
             trace = build_trace(rec)
         except Exception as exc:
@@ -108,7 +111,7 @@ class Instrumentation:
             try:
                 from tracer.exporters.otel import export_to_provider
 
-                export_to_provider(trace, self.tracer_provider)
+                export_to_provider(trace, self.tracer_provider, parent=parent)
             except Exception as exc:
                 report("OpenTelemetry export", exc)
 

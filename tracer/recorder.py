@@ -70,6 +70,7 @@ class Recorder:
         "meta",
         "monotonic0",
         "msg_t",
+        "otel_parent",
         "pending_match",
         "request",
         "response",
@@ -99,6 +100,8 @@ class Recorder:
         self.msg_t = -1
         #: name of the innermost layer that sent ``http.response.start``
         self.response_origin: str | None = None
+        #: False: don't look for a server span; None: look for one; else its SpanContext
+        self.otel_parent: Any = False
 
     def open(self, name: str, phase: Phase, step: int, parent: int, start: int = -1) -> RawSpan:
         """Append a span that has started; the caller ends it by setting ``end``."""

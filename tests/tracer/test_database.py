@@ -1,6 +1,5 @@
 """The db phase from SQLAlchemy events: sync and async engines, statements, commit, rollback."""
 
-
 from collections.abc import AsyncIterator
 from typing import Annotated
 

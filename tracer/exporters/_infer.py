@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from tracer.model import Phase
 
@@ -42,6 +43,8 @@ def infer_phase(
         return "asgi", 1
     if name in FASTAPI_SPANS:
         return FASTAPI_SPANS[name]
+    if name.startswith("BackgroundTask "):  # opentelemetry-instrumentation-starlette/fastapi
+        return "background", 10
     if any(key in attributes for key in DB_KEYS):
         # Straight under the server span (no FastAPI operation spans) a query runs in the handler.
         inside = parent is not None and parent[0] in _INHERITED
@@ -64,6 +67,10 @@ def request_summary(name: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
     if not path and isinstance(target, str) and target:
         path, _, rest = target.partition("?")
         query = query or rest or None
+    url = attributes.get("url.full") or attributes.get("http.url")
+    if isinstance(url, str) and url and (not path or not query):
+        parts = urlsplit(url)  # old semconv keeps the query only in http.url
+        path, query = path or parts.path, query or parts.query or None
     head, _, tail = name.partition(" ")
     if not method and head.isupper() and tail:
         method = head

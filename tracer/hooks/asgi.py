@@ -70,6 +70,8 @@ class LayerProbe:
             last.set("middleware.request_ns", now - last.start)
             rec.last_layer = None
         if self.is_router:
+            if rec.otel_parent is None:
+                rec.otel_parent = _current_otel_span_context()
             handle = recorder.start("router", "routing", 3)
             assert handle is not None
             rec.pending_match = rec.open("match", "routing", 3, handle[1].index)
@@ -224,6 +226,18 @@ def _wrap_send(rec: Recorder, send: Send) -> Send:
                     rec.response_end = span.end
 
     return edge_send
+
+
+def _current_otel_span_context() -> Any:
+    """The server span another instrumentation (FastAPI's own, OTel contrib) has open, if any.
+
+    Read at the router, inside every middleware, so it is found whichever of
+    us wrapped the stack first.
+    """
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return context if context.is_valid else False
 
 
 def _quietly(func: Any, *args: Any) -> None:

@@ -1,0 +1,1 @@
+"""The ``trace-request`` command line: parse arguments, drive one request, render its trace."""

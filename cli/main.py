@@ -1,0 +1,202 @@
+"""``trace-request METHOD PATH``: trace one request and draw it.
+
+Only argument parsing and orchestration live here; tracing is ``tracer``,
+drawing is ``tracer.renderers``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.errors import CLIError
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+
+
+@app.command()
+def trace(
+    method: Annotated[
+        str | None, typer.Argument(metavar="METHOD", help="HTTP method, e.g. GET or POST.")
+    ] = None,
+    path: Annotated[
+        str | None,
+        typer.Argument(metavar="PATH", help="Path with optional query, e.g. '/search?q=ada'."),
+    ] = None,
+    json_body: Annotated[
+        str | None,
+        typer.Option("--json", metavar="BODY", help="JSON request body (sets content-type)."),
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", metavar="BODY", help="Raw request body.")
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("-H", "--header", metavar="'NAME: VALUE'", help="'Name: value', repeatable."),
+    ] = None,
+    app_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            metavar="MODULE:ATTR",
+            help="module:attr of a FastAPI/Starlette app or factory.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="FORMAT",
+            help="sequence (default), waterfall, tree, json or mermaid.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help="Write to FILE (.json .mmd .svg .html .txt)."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.")] = False,
+    width: Annotated[
+        int | None,
+        typer.Option("--width", min=40, max=1000, metavar="N", help="Columns to draw in."),
+    ] = None,
+    ascii_only: Annotated[
+        bool, typer.Option("--ascii", help="ASCII glyphs only (for CJK or dumb terminals).")
+    ] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text, no colour.")] = False,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            "--repeat",
+            "-n",
+            min=1,
+            max=1000,
+            metavar="N",
+            help="Send N times, show the last (warm) trace.",
+        ),
+    ] = 1,
+    load: Annotated[
+        Path | None,
+        typer.Option(
+            "--load",
+            metavar="FILE",
+            help="Re-render a saved trace (ours or OTLP JSON); no request.",
+        ),
+    ] = None,
+) -> None:
+    """Trace one request through a FastAPI app and draw every phase of it.
+
+    With no --app, the bundled demo API runs in-process (nothing to start):
+
+      trace-request POST /users --json '{"email": "ada@example.com", "password": "s3cret-pass"}'
+    """
+    from cli import output as out
+
+    if output is not None:
+        out.check_writable(output, force)
+    renderer, export = out.resolve_format(fmt, output)
+    color = not no_color and output is None
+    stdout_is_document = output is None and renderer in out.MACHINE_FORMATS
+    console = out.make_console(color=color, width=width)
+    notes = out.make_console(stderr=True, color=color)
+
+    if load is not None:
+        if method or path:
+            raise CLIError("--load re-renders a saved trace: give no METHOD or PATH with it")
+        trace_ = _load_trace(load)
+    else:
+        if not method or not path:
+            raise CLIError("give METHOD and PATH, e.g.: trace-request GET /users/1")
+        from cli.driving import drive, parse_request
+        from cli.loading import load_app
+
+        spec = parse_request(method, path, json_body, data, header or [])
+        exchange = drive(load_app(app_spec), spec, repeat)
+        trace_ = exchange.trace
+        summary = out.response_summary(exchange)
+        (notes if stdout_is_document or output is not None else console).print(summary)
+
+    renderable, text = out.render(
+        trace_, renderer, export=export, width=width, ascii=ascii_only, color=color
+    )
+    if output is not None:
+        out.write_atomically(output, text if text is not None else "")
+        notes.print(f"wrote {renderer}{f' ({export})' if export else ''} to {output}")
+    elif renderable is not None:
+        console.print(renderable)
+    else:
+        sys.stdout.write(text if text is not None and text.endswith("\n") else f"{text}\n")
+
+
+def _load_trace(path: Path) -> object:
+    """A trace-request JSON document, or an OTLP JSON file (one object or JSON lines)."""
+    import json
+
+    from tracer.model import Trace
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CLIError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    document: object = None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not text.lstrip().startswith("{"):  # JSON lines start with an object too
+            raise CLIError(f"{path} is not JSON ({exc.msg}, line {exc.lineno})") from exc
+    try:
+        if document is None or (
+            isinstance(document, dict)
+            and ("resourceSpans" in document or "resource_spans" in document)
+        ):
+            from tracer.exporters.otlp_json import from_otlp_json
+
+            traces = from_otlp_json(text)
+            if not traces:
+                raise CLIError(f"{path} holds no spans")
+            return traces[-1]
+        if not isinstance(document, dict):
+            raise CLIError(f"{path} is not a trace: expected a JSON object")
+        return Trace.from_dict(document)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CLIError(f"{path} is not a trace: {exc}") from exc
+
+
+def run() -> None:
+    """Console-script entry point: one-line errors, no tracebacks."""
+    try:
+        app(standalone_mode=False)
+    except CLIError as exc:
+        print(f"trace-request: error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        print("trace-request: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            raise SystemExit(130) from None
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        print(
+            f"trace-request: internal error: {type(exc).__name__}: {exc} "
+            "(please report it with the command you ran)",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    run()

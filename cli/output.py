@@ -1,0 +1,126 @@
+"""Where output goes: the response summary, the rendered trace, files written safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from cli.errors import CLIError
+
+MACHINE_FORMATS = frozenset({"json", "mermaid"})
+BODY_EXCERPT = 600
+
+
+def resolve_format(fmt: str | None, output: Path | None) -> tuple[str, str | None]:
+    """``(renderer name, export kind)``; export kind is ``svg``/``html``/``txt`` or ``None``."""
+    from tracer.renderers import RENDERERS, guess_format
+
+    export: str | None = None
+    if output is not None:
+        suffix = output.suffix.lower()
+        if suffix in (".svg", ".html", ".htm", ".txt"):
+            export = {".htm": "html"}.get(suffix, suffix[1:])
+        if fmt is None:
+            fmt = guess_format(str(output))
+            if fmt is None:
+                raise CLIError(
+                    f"cannot tell the format from {output.name!r}: give --format "
+                    f"({', '.join(RENDERERS)}) or use .json .mmd .svg .html .txt"
+                )
+    fmt = fmt or "sequence"
+    if fmt not in RENDERERS:
+        raise CLIError(f"unknown format {fmt!r} (choose from {', '.join(RENDERERS)})")
+    if export is not None and fmt in MACHINE_FORMATS:
+        export = None
+    return fmt, export
+
+
+def check_writable(output: Path, force: bool) -> None:
+    """Fail before any work if ``output`` cannot be written or would overwrite a file."""
+    if output.exists() and not force:
+        raise CLIError(f"{output} exists; pass --force to overwrite it")
+    if output.exists() and output.is_dir():
+        raise CLIError(f"{output} is a directory")
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise CLIError(f"cannot write {output}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise CLIError(f"cannot write {output}: directory {parent} is not writable")
+
+
+def write_atomically(output: Path, text: str) -> None:
+    """Write through a temporary file, so a failure never leaves half a file behind."""
+    parent = output.parent if str(output.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise CLIError(f"cannot write {output}: {exc.strerror or exc}") from exc
+
+
+def render(
+    trace: Any, fmt: str, *, export: str | None, width: int | None, ascii: bool, color: bool
+) -> tuple[Any, str | None]:
+    """A Rich renderable for the terminal, or the finished text for a file/machine format."""
+    from tracer.renderers import export as export_renderable
+    from tracer.renderers import get_renderer
+
+    renderer = get_renderer(fmt)(width=width, ascii=ascii, color=color)
+    renderable_of = getattr(renderer, "renderable", None)
+    if export is not None and renderable_of is not None:
+        return None, export_renderable(renderable_of(trace), width or 120, export)
+    if fmt in MACHINE_FORMATS or renderable_of is None:
+        return None, renderer.render(trace)
+    return renderable_of(trace), None
+
+
+def response_summary(exchange: Any) -> Any:
+    """Status line, the interesting headers and a body excerpt, as a Rich renderable."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from tracer.redaction import redact_headers
+
+    status = exchange.status_code
+    style = "bold green" if status < 400 else "bold yellow" if status < 500 else "bold red"
+    lines: list[Any] = [Text.assemble(("HTTP ", "dim"), (f"{status} {exchange.reason}", style))]
+    for name, value in redact_headers(exchange.headers):
+        lines.append(Text.assemble((f"{name}: ", "cyan"), value))
+    body = _excerpt(exchange.body, dict(exchange.headers).get("content-type", ""))
+    if body:
+        lines.append(Text(body, style="default"))
+    return Group(*lines, Text(""))
+
+
+def _excerpt(body: bytes, content_type: str) -> str:
+    if not body:
+        return ""
+    if "json" in content_type:
+        try:
+            text = json.dumps(json.loads(body), ensure_ascii=False)
+        except ValueError:
+            text = body.decode("utf-8", "replace")
+    elif content_type.startswith("text/") or not content_type:
+        text = body.decode("utf-8", "replace")
+    else:
+        return f"<{len(body)} bytes of {content_type}>"
+    return text if len(text) <= BODY_EXCERPT else text[:BODY_EXCERPT] + f"… ({len(body)} B)"
+
+
+def make_console(*, stderr: bool = False, color: bool = True, width: int | None = None) -> Any:
+    from rich.console import Console
+
+    return Console(
+        stderr=stderr,
+        width=width,
+        no_color=not color or None,
+        highlight=False,
+        soft_wrap=False,
+        file=sys.stderr if stderr else sys.stdout,
+    )

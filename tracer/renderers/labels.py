@@ -1,0 +1,266 @@
+"""Words for spans: durations, status lines and labels built from span attributes.
+
+Every renderer names things the same way, so the waterfall's ``SELECT users``
+row and the sequence diagram's ``SELECT … FROM users`` arrow are recognisably
+the same span. Attribute names follow docs/trace-model.md.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from tracer.model import Span, Trace
+from tracer.processors import error_type, exception_of, response_ns
+
+def format_duration(ns: int, micro: str = "µ") -> str:
+    """Three significant digits at most: ``840ns``, ``4.2µs``, ``842µs``, ``1.15ms``, ``38.5ms``."""
+    if ns < 1_000:
+        return f"{max(ns, 0)}ns"
+    us, ms, s = ns / 1e3, ns / 1e6, ns / 1e9
+    if us < 9.95:
+        return f"{us:.1f}{micro}s"
+    if us < 999.5:
+        return f"{us:.0f}{micro}s"
+    if ms < 9.995:
+        return f"{ms:.2f}ms"
+    if ms < 99.95:
+        return f"{ms:.1f}ms"
+    if ms < 999.5:
+        return f"{ms:.0f}ms"
+    if s < 9.995:
+        return f"{s:.2f}s"
+    return f"{s:.1f}s" if s < 99.95 else f"{s:.0f}s"
+
+
+def format_offset(ns: int) -> str:
+    """Milliseconds with microsecond resolution: ``0.040``, ``43.530``."""
+    return f"{ns / 1e6:.3f}"
+
+
+def status_text(code: int | None) -> str:
+    if code is None:
+        return "no response"
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
+
+def request_line(trace: Trace) -> str:
+    method = str(trace.request.get("method") or _root_attr(trace, "http.request.method") or "")
+    path = str(trace.request.get("path") or _root_attr(trace, "url.path") or "")
+    query = str(trace.request.get("query") or _root_attr(trace, "url.query") or "")
+    if not (method or path) and trace.spans:
+        return trace.root.name
+    return f"{method} {path}{'?' + query if query else ''}".strip()
+
+
+def _root_attr(trace: Trace, key: str) -> Any:
+    return trace.root.attributes.get(key) if trace.spans else None
+
+
+def header_summary(trace: Trace) -> tuple[str, str]:
+    """(left, right) of a renderer's title line."""
+    resp = response_ns(trace)
+    total = trace.end_ns - trace.start_ns
+    right = f"span end {format_duration(total)}"
+    if resp is not None:
+        right = f"response {format_duration(resp)} · {right}"
+    return request_line(trace), right
+
+
+def byte_size(n: Any) -> str:
+    try:
+        value = int(n)
+    except (TypeError, ValueError):
+        return str(n)
+    if value < 10_000:
+        return f"{value} B"
+    if value < 10_000_000:
+        return f"{value / 1024:.0f} KiB"
+    return f"{value / 1024 / 1024:.0f} MiB"
+
+
+def _fields(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _kind_note(span: Span) -> str:
+    attrs = span.attributes
+    notes: list[str] = []
+    kind = attrs.get("dependency.kind") or attrs.get("handler.kind")
+    if kind in ("generator", "async_generator"):
+        notes.append("yield")
+    elif kind == "sync":
+        notes.append("def")
+    wait = attrs.get("threadpool.wait_ns")
+    if isinstance(wait, int):
+        notes.append(f"threadpool wait {format_duration(wait)}")
+    if attrs.get("dependency.cached"):
+        notes.append("cached")
+    return " · ".join(notes)
+
+
+def title(span: Span) -> str:
+    """A short name for lists and trees: the span name, statements shortened."""
+    return span.name
+
+
+def call_label(span: Span, trace: Trace) -> str:
+    """What the call arrow (or work dot) into ``span`` says."""
+    attrs = span.attributes
+    phase = span.phase
+    name = span.name
+    if span.parent_id is None:
+        excerpt = trace.request.get("body_excerpt")
+        return request_line(trace) + (f" {excerpt}" if excerpt else "")
+    if phase == "middleware":
+        in_ns = attrs.get("middleware.request_ns")
+        return name + (f" · in {format_duration(in_ns)}" if isinstance(in_ns, int) else "")
+    if phase == "routing":
+        return _routing_label(span, trace)
+    if phase == "dependency":
+        if attrs.get("dependency.teardown") or name.endswith(" teardown"):
+            base = name.removesuffix(" teardown")
+            return f"{base}() teardown · after yield"
+        note = _kind_note(span)
+        param = attrs.get("dependency.param")
+        text = f"{name}()" if name != "solve_dependencies" else "solve_dependencies()"
+        if param:
+            text += f" → {param}"
+        return text + (f" · {note}" if note else "")
+    if phase == "validation":
+        source = attrs.get("validation.source")
+        fields = _fields(attrs.get("validation.fields"))
+        text = name
+        if name.startswith("validate") and fields:
+            text += f" {fields}"
+        size = attrs.get("body.bytes")
+        if size is not None:
+            text += f" · {byte_size(size)}"
+        elif source and not name.endswith(str(source)) and not name.startswith("parse"):
+            text += f" · {source}"
+        return text
+    if phase == "handler":
+        func = str(attrs.get("code.function") or name)
+        note = _kind_note(span)
+        kind = attrs.get("handler.kind")
+        text = f"{func}()"
+        if kind == "async":
+            text += " · async"
+        return text + (f" · {note}" if note else "")
+    if phase == "db":
+        statement = attrs.get("db.statement")
+        return str(statement) if statement else name
+    if phase == "serialization":
+        model = attrs.get("response_model")
+        if model and name.startswith("serialize"):
+            return f"serialize → {model}"
+        return name
+    if phase == "background":
+        func = str(attrs.get("code.function") or name)
+        after = " · after response" if attrs.get("background.after_response") else ""
+        return f"{func}(){after}"
+    if phase == "send":
+        return send_label(span, trace)
+    if phase == "asgi" and name.startswith("receive"):
+        size = attrs.get("body.bytes")
+        return name + (f" · {byte_size(size)}" if size is not None else "")
+    return name
+
+
+def _routing_label(span: Span, trace: Trace) -> str:
+    attrs = span.attributes
+    router = span
+    if span.name == "match" and span.parent_id is not None:
+        router = trace.by_id().get(span.parent_id, span)
+    route = router.attributes.get("http.route")
+    endpoint = router.attributes.get("routing.endpoint")
+    status = router.attributes.get("routing.status")
+    if span.name == "match":
+        if status is not None:
+            return f"no route for {request_line(trace)} → {status_text(int(status))}"
+        if route:
+            return f"match → {route}" + (f" · {endpoint}()" if endpoint else "")
+        return "match"
+    if span.name == "router":
+        return request_line(trace).split("?")[0]
+    return str(attrs.get("http.route") or span.name)
+
+
+def send_label(span: Span, trace: Trace) -> str:
+    attrs = span.attributes
+    if span.name.endswith("start"):
+        code = attrs.get("http.response.status_code", trace.status_code)
+        headers = trace.response.get("headers") or {}
+        text = status_text(None if code is None else int(code))
+        return text + (f" · {len(headers)} headers" if headers else "")
+    size = attrs.get("body.bytes")
+    text = "body" + (f" {byte_size(size)}" if size is not None else "")
+    if attrs.get("more_body"):
+        text += " · more_body"
+    elif attrs.get("response.complete"):
+        text += " · complete"
+    return text
+
+
+def result_label(span: Span, trace: Trace) -> str:
+    """What comes back: ``0 rows``, ``✓``, ``71 B``; an error's type and message."""
+    raised = exception_of(span)
+    if raised is not None:
+        kind, message = raised
+        return f"✗ {kind}" + (f": {message}" if message else "")
+    attrs = span.attributes
+    if span.phase == "validation":
+        errors = attrs.get("validation.error_count")
+        if isinstance(errors, int) and errors:
+            return f"✗ {errors} error{'s' if errors > 1 else ''}"
+        if span.status == "error":
+            return "✗ invalid"
+        return "✓" if span.name.startswith("validate") else ""
+    if span.phase == "db":
+        rows = attrs.get("db.rowcount")
+        if isinstance(rows, int) and rows >= 0:
+            return f"{rows} row{'' if rows == 1 else 's'}"
+        return ""
+    if span.phase == "serialization":
+        size = attrs.get("response.bytes")
+        return byte_size(size) if size is not None else ""
+    kind = error_type(span)
+    if kind is not None:
+        return f"✗ {kind}"
+    return ""
+
+
+def notes(span: Span) -> list[str]:
+    """Extra lines under a span's label: validation errors."""
+    errors = span.attributes.get("validation.errors")
+    if isinstance(errors, list | tuple):
+        return [str(e) for e in errors]
+    return []
+
+
+def return_label(span: Span, trace: Trace, children: list[Span]) -> str:
+    """The label on a return arrow out of ``span``."""
+    kind = error_type(span)
+    if kind is not None:
+        return f"✗ raise {kind}" if exception_of(span) else f"✗ {kind}"
+    if span.name == "solve_dependencies":
+        params = [
+            str(c.attributes["dependency.param"])
+            for c in children
+            if c.attributes.get("dependency.param")
+        ]
+        for c in children:
+            value = c.attributes.get("validation.fields")
+            if isinstance(value, list | tuple):
+                params.extend(str(v) for v in value)
+        return "{" + ", ".join(params) + "}" if params else "no dependencies"
+    if span.phase == "handler":
+        return "return"
+    if span.phase == "background":
+        return "done"
+    return ""
