@@ -115,7 +115,7 @@ class Span:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Span:
         phase = str(data["phase"])
-        if phase not in PHASES:
+        if phase not in PHASES:  # narrows str to Phase below
             raise ValueError(f"unknown phase {phase!r} in span {data.get('name')!r}")
         status = str(data.get("status", "ok"))
         if status not in ("ok", "error", "unset"):
@@ -125,7 +125,7 @@ class Span:
             span_id=str(data["span_id"]),
             parent_id=None if parent is None else str(parent),
             name=str(data["name"]),
-            phase=phase,  # type: ignore[arg-type]
+            phase=phase,
             step=int(data["step"]),
             start_ns=int(data["start_ns"]),
             end_ns=int(data["end_ns"]),

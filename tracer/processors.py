@@ -267,9 +267,7 @@ def lanes(trace: Trace, *, fold_middleware: bool = False) -> LaneMap:
             name = short_layer_name(group[0].name)
         else:
             name = f"mw ×{len(group)}"
-        out.append(
-            Lane(f"mw:{group[0].span_id}", "middleware", name, tuple(s.name for s in group))
-        )
+        out.append(Lane(f"mw:{group[0].span_id}", "middleware", name, tuple(s.name for s in group)))
         for s in group:
             lane_of[s.span_id] = len(out) - 1
         group.clear()

@@ -8,10 +8,12 @@ decodes like one written by :func:`~tracer.exporters.otlp_json.to_otlp_json`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import heapq
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from importlib import metadata
 from typing import Any, TypeAlias
@@ -52,12 +54,14 @@ def report_once(kind: str, error: BaseException) -> None:
     )
 
 
+@functools.cache
 def scope_version() -> str | None:
-    """The installed trace-request version, for the instrumentation scope."""
+    """The trace-request version, for the instrumentation scope (looked up once)."""
     try:
         return metadata.version("trace-request")
-    except metadata.PackageNotFoundError:
-        return None
+    except metadata.PackageNotFoundError:  # running from a checkout
+        version = getattr(sys.modules.get("tracer"), "__version__", None)
+        return version if isinstance(version, str) else None
 
 
 def to_json_text(value: Any) -> str:

@@ -98,7 +98,7 @@ def _quietly(func: Callable[..., Any], *args: Any) -> None:
         report("recording attributes", exc)
 
 
-def _settle(error: BaseException | None = None, **attributes: Any) -> None:
+def _settle(error: BaseException | None = None, attributes: dict[str, Any] | None = None) -> None:
     """Close the pending dependency span (its call just finished or raised); never raises."""
     span = _pending.get()
     if span is None:
@@ -108,7 +108,7 @@ def _settle(error: BaseException | None = None, **attributes: Any) -> None:
         return
     try:
         span.end = clock.now_ns()
-        for key, value in attributes.items():
+        for key, value in (attributes or {}).items():
             span.set(key, value)
         if span.attributes is None or "dependency.kind" not in span.attributes:
             span.set("dependency.kind", "async")
@@ -224,7 +224,7 @@ def _wrap_solve(original: Callable[..., Any]) -> Callable[..., Any]:
             if top:
                 handle = recorder.start("solve_dependencies", "dependency", 4)
             else:
-                dependant = kwargs.get("dependant")
+                dependant: Any = kwargs.get("dependant")
                 handle = recorder.start(call_name(dependant.call), "dependency", 4)
                 if handle is not None and dependant.name:
                     handle[1].set("dependency.param", dependant.name)
@@ -273,7 +273,7 @@ def _is_cached(dependant: Any, kwargs: dict[str, Any]) -> bool:
     key = getattr(dependant, "cache_key", None)
     if key is None:
         try:
-            from fastapi.dependencies.models import _get_cache_key  # type: ignore[attr-defined]
+            from fastapi.dependencies.models import _get_cache_key
 
             key = _get_cache_key(
                 dependant=dependant, uses_scopes_cache=kwargs.get("_uses_scopes_cache") or {}
@@ -369,9 +369,9 @@ def _wrap_dep_threadpool(original: Callable[..., Any]) -> Callable[..., Any]:
         try:
             result = await original(_timed_call(func, args, kwargs, started))
         except BaseException as exc:
-            _settle(exc, **{"dependency.kind": "sync", "threadpool.wait_ns": started[0] - queued})
+            _settle(exc, {"dependency.kind": "sync", "threadpool.wait_ns": started[0] - queued})
             raise
-        _settle(**{"dependency.kind": "sync", "threadpool.wait_ns": started[0] - queued})
+        _settle(None, {"dependency.kind": "sync", "threadpool.wait_ns": started[0] - queued})
         return result
 
     return run_in_threadpool

@@ -1,0 +1,188 @@
+"""The ``trace-request`` command: formats, files, round trips and every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from tracer.model import Trace
+
+runner = CliRunner()
+SIGNUP = '{"email": "ada@example.com", "password": "s3cret-pass"}'
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    """Run the command in-process the way the console script does (one-line errors)."""
+    from cli import main
+
+    result = runner.invoke(app, list(args), standalone_mode=False, catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        try:
+            raise result.exception
+        except main.CLIError as exc:
+            return exc.exit_code, result.stdout, f"trace-request: error: {exc}"
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_post_users_prints_the_response_and_the_sequence_diagram() -> None:
+    code, out, _ = invoke("POST", "/users", "--json", SIGNUP, "--no-color", "--width", "120")
+    assert code == 0
+    assert "HTTP 201 Created" in out
+    assert "ada@example.com" in out
+    assert "POST /users" in out
+    assert "s3cret-pass" not in out.split("HTTP 201")[1]
+
+
+def test_json_format_writes_only_the_document_to_stdout() -> None:
+    code, out, err = invoke("GET", "/users/1", "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["request"]["method"] == "GET"
+    assert document["response"]["status_code"] == 200
+    span = document["spans"][0]
+    for key in ("span_id", "parent_id", "name", "phase", "step", "start_ns", "end_ns", "status"):
+        assert key in span
+    assert "HTTP 200" in err
+
+
+def test_json_round_trips_to_the_same_diagram(tmp_path: Path) -> None:
+    saved = tmp_path / "trace.json"
+    code, _, _ = invoke("GET", "/search?q=p", "-o", str(saved))
+    assert code == 0
+    trace = Trace.from_json(saved.read_text())
+    assert trace.status_code == 422
+    from tracer.renderers import get_renderer
+
+    expected = get_renderer("sequence")(width=100, color=False).render(trace)
+    code, out, _ = invoke("--load", str(saved), "--no-color", "--width", "100")
+    assert code == 0
+    assert out.rstrip("\n") == expected.rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "check"),
+    [
+        ("trace.mmd", lambda text: text.startswith("sequenceDiagram")),
+        ("trace.svg", lambda text: text.lstrip().startswith("<svg")),
+        ("trace.html", lambda text: "<html" in text.lower()),
+        ("trace.txt", lambda text: "POST /users" in text),
+    ],
+)
+def test_output_file_format_is_guessed_from_the_extension(
+    tmp_path: Path, name: str, check: object
+) -> None:
+    target = tmp_path / name
+    code, _, _ = invoke("POST", "/users", "--json", SIGNUP, "-o", str(target))
+    assert code == 0
+    assert callable(check)
+    assert check(target.read_text())
+
+
+@pytest.mark.parametrize("fmt", ["sequence", "waterfall", "tree", "mermaid"])
+def test_every_format_renders_from_the_cli(fmt: str) -> None:
+    code, out, _ = invoke("GET", "/users/1", "--format", fmt, "--no-color", "--width", "100")
+    assert code == 0
+    assert out.strip()
+
+
+def test_repeat_shows_the_warm_trace() -> None:
+    code, out, _ = invoke("GET", "/health", "--repeat", "3", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["response"]["status_code"] == 200
+
+
+def test_unknown_path_is_traced_not_an_error() -> None:
+    code, out, _ = invoke("GET", "/nowhere", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["response"]["status_code"] == 404
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["FETCH", "/users"], "unknown HTTP method 'FETCH'"),
+        (["POST", "/users", "--json", "{nope"], "--json is not valid JSON"),
+        (["GET", "/users", "--app", "no_such_module:app"], "cannot import module 'no_such_module'"),
+        (["GET", "/users", "--app", "json:dumps"], "not an ASGI app"),
+        (["GET", "/users", "--app", "demo_app.main"], "module:attribute"),
+        (["GET", "/users", "--format", "pdf"], "unknown format 'pdf'"),
+        (["GET", "/users", "-o", "/no/such/dir/t.json"], "does not exist"),
+        (["GET", "users"], "PATH must start with '/'"),
+        (["GET"], "give METHOD and PATH"),
+        (["--load", "/no/such/file.json"], "cannot read"),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(args: list[str], message: str) -> None:
+    code, _, err = invoke(*args)
+    assert code != 0
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_existing_output_file_is_never_overwritten_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "keep.json"
+    target.write_text("precious")
+    code, _, err = invoke("GET", "/health", "-o", str(target))
+    assert code != 0
+    assert "--force" in err
+    assert target.read_text() == "precious"
+    code, _, _ = invoke("GET", "/health", "-o", str(target), "--force")
+    assert code == 0
+    assert json.loads(target.read_text())["response"]["status_code"] == 200
+
+
+def test_user_app_from_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "myservice.py").write_text(
+        "from fastapi import FastAPI\n"
+        "def make():\n"
+        "    app = FastAPI()\n"
+        "    @app.get('/hi')\n"
+        "    async def hi() -> dict[str, str]:\n"
+        "        return {'hi': 'there'}\n"
+        "    return app\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = invoke("GET", "/hi", "--app", "myservice:make", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["request"]["path"] == "/hi"
+
+
+def _console_script() -> str:
+    found = shutil.which("trace-request", path=os.path.dirname(sys.executable))
+    if found is None:
+        pytest.skip("the console script is not installed in this environment")
+    return found
+
+
+def test_installed_console_script_end_to_end(tmp_path: Path) -> None:
+    script = _console_script()
+    ok = subprocess.run(
+        [script, "POST", "/users", "--json", SIGNUP, "--no-color", "--width", "100"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "HTTP 201 Created" in ok.stdout
+    bad = subprocess.run(
+        [script, "POST", "/users", "--json", "{oops"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("trace-request: error: --json is not valid JSON")
+    assert "Traceback" not in bad.stderr
