@@ -129,6 +129,14 @@ def test_nests_under_an_existing_server_span_as_internal(ok_trace: Trace) -> Non
     assert [s.kind for s in finished].count(SpanKind.SERVER) == 1
 
 
+def test_an_invalid_parent_is_ignored(ok_trace: Trace) -> None:
+    provider, exporter = _provider()
+    export_to_provider(ok_trace, provider, parent=trace_api.INVALID_SPAN_CONTEXT)
+    root = _by_name(exporter.get_finished_spans())["POST /users"]
+    assert root.parent is None
+    assert root.kind is SpanKind.SERVER
+
+
 def test_never_adopts_the_callers_current_span(ok_trace: Trace) -> None:
     provider, exporter = _provider()
     with provider.get_tracer("caller").start_as_current_span("caller work") as current:

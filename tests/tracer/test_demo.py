@@ -14,9 +14,8 @@ import pytest
 
 import tracer
 from demo_app.main import create_app
-from tracer.model import Trace
-
 from tests.tracer.helpers import assert_well_formed, find, names
+from tracer.model import Trace
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 import tracer
-
 from tests.tracer.helpers import request
 
 pytestmark = pytest.mark.anyio

@@ -14,11 +14,10 @@ from fastapi import BackgroundTasks, Depends, FastAPI, WebSocket
 from fastapi.testclient import TestClient
 
 import tracer
+from tests.tracer.helpers import assert_well_formed, names, request
 from tracer import safety
 from tracer.hooks.asgi import EdgeProbe
 from tracer.recorder import RawSpan, Recorder
-
-from tests.tracer.helpers import assert_well_formed, names, request
 
 pytestmark = pytest.mark.anyio
 

@@ -64,15 +64,17 @@ def export_to_provider(
     try:
         tracer = provider.get_tracer(SCOPE_NAME, scope_version())
         ordered = list(parents_first(trace))
+        if parent is not None and not parent.is_valid:
+            parent = None
+        # An explicit empty context: never pick up whatever span is current in the caller.
+        root_context = (
+            Context()
+            if parent is None
+            else trace_api.set_span_in_context(trace_api.NonRecordingSpan(parent))
+        )
     except Exception as error:
         report_once("OpenTelemetry export (export_to_provider)", error)
         return
-    # An explicit empty context: never pick up whatever span is current in the caller.
-    root_context = (
-        Context()
-        if parent is None
-        else trace_api.set_span_in_context(trace_api.NonRecordingSpan(parent))
-    )
     created: dict[int, trace_api.Span] = {}
     started: list[tuple[Span, trace_api.Span]] = []
     for span, parent_span in ordered:

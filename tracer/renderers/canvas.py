@@ -1,0 +1,126 @@
+"""A one-line character grid with a style per cell, turned into a Rich ``Text``.
+
+Renderers draw lifelines, arrows and bars by column, then write labels over
+them; the canvas keeps that simple and keeps wide (CJK) characters in two cells.
+"""
+
+from __future__ import annotations
+
+from rich.cells import get_character_cell_size
+from rich.text import Text
+
+from tracer.renderers.glyphs import to_ascii
+
+_WIDE_TAIL = ""
+
+
+def clean(text: str, ascii: bool = False) -> str:
+    """One line of printable text: whitespace runs collapse, control characters go."""
+    text = " ".join(text.split())
+    text = "".join(c for c in text if c.isprintable())
+    return to_ascii(text) if ascii else text
+
+
+def cells(text: str) -> int:
+    return sum(max(0, get_character_cell_size(c)) for c in text)
+
+
+def truncate(text: str, width: int, ellipsis: str = "…") -> str:
+    """``text`` cut to ``width`` cells, ending in ``ellipsis`` when cut."""
+    if cells(text) <= width:
+        return text
+    room = max(0, width - cells(ellipsis))
+    out, used = [], 0
+    for c in text:
+        w = get_character_cell_size(c)
+        if used + w > room:
+            break
+        out.append(c)
+        used += w
+    return "".join(out).rstrip() + ellipsis if width >= cells(ellipsis) else ""
+
+
+def wrap(text: str, width: int, max_lines: int, ellipsis: str = "…") -> list[str]:
+    """Greedy word wrap to ``width`` cells; the last allowed line ends in ``ellipsis``."""
+    width = max(1, width)
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if cells(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        while cells(word) > width:
+            lines.append(truncate(word, width, ""))
+            word = word[len(lines[-1]) :]
+        current = word
+    if current or not lines:
+        lines.append(current)
+    if len(lines) > max_lines:
+        kept = lines[:max_lines]
+        kept[-1] = truncate(kept[-1] + " " + lines[max_lines], width, ellipsis)
+        if not kept[-1].endswith(ellipsis):
+            kept[-1] = truncate(kept[-1] + ellipsis, width, ellipsis)
+        return kept
+    return lines
+
+
+class Canvas:
+    """``width`` cells of characters and styles."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.chars: list[str] = [" "] * width
+        self.styles: list[str] = [""] * width
+
+    def put(self, x: int, text: str, style: str = "", limit: int | None = None) -> int:
+        """Write ``text`` from column ``x`` (clipped at ``limit``); returns the next column."""
+        end = self.width if limit is None else min(limit, self.width)
+        for c in text:
+            w = get_character_cell_size(c)
+            if w <= 0:
+                continue
+            if x < 0:
+                x += w
+                continue
+            if x + w > end:
+                break
+            self._set(x, c, style)
+            if w == 2:
+                self._set(x + 1, _WIDE_TAIL, style)
+            x += w
+        return x
+
+    def _set(self, x: int, char: str, style: str) -> None:
+        # never leave half of a wide character behind
+        if self.chars[x] == _WIDE_TAIL and x > 0:
+            self.chars[x - 1] = " "
+        elif x + 1 < self.width and self.chars[x + 1] == _WIDE_TAIL and char != _WIDE_TAIL:
+            self.chars[x + 1] = " "
+        self.chars[x] = char
+        self.styles[x] = style
+
+    def style(self, x: int, style: str) -> None:
+        if 0 <= x < self.width:
+            self.styles[x] = style
+
+    def char(self, x: int) -> str:
+        return self.chars[x] if 0 <= x < self.width else ""
+
+    def to_text(self) -> Text:
+        text = Text(no_wrap=True, overflow="crop", end="\n")
+        end = self.width
+        while end > 0 and self.chars[end - 1] in (" ", _WIDE_TAIL):
+            end -= 1
+        run, run_style = "", ""
+        for char, style in zip(self.chars[:end], self.styles[:end], strict=True):
+            if style != run_style and run:
+                text.append(run, run_style or None)
+                run = ""
+            run_style = style
+            run += char
+        if run:
+            text.append(run, run_style or None)
+        return text
