@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 REDACTED = "[redacted]"
 
@@ -29,13 +29,10 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
-def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Lower-cased header pairs with sensitive values replaced."""
+def redact_headers(headers: Iterable[Sequence[str]]) -> list[list[str]]:
+    """Lower-cased ``[name, value]`` pairs (lists, so JSON round-trips exactly), secrets replaced."""
     out = []
     for name, value in headers:
         key = name.lower()
-        if key in SENSITIVE_HEADERS or is_secret_name(key):
-            out.append((key, REDACTED))
-        else:
-            out.append((key, value))
+        out.append([key, REDACTED if key in SENSITIVE_HEADERS or is_secret_name(key) else value])
     return out

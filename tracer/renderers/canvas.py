@@ -40,31 +40,38 @@ def truncate(text: str, width: int, ellipsis: str = "…") -> str:
     return "".join(out).rstrip() + ellipsis if width >= cells(ellipsis) else ""
 
 
-def wrap(text: str, width: int, max_lines: int, ellipsis: str = "…") -> list[str]:
-    """Greedy word wrap to ``width`` cells; the last allowed line ends in ``ellipsis``."""
+def wrap(text: str, width: int, max_lines: int) -> tuple[list[tuple[int, int]], bool]:
+    """Greedy word wrap of ``text`` to ``width`` cells, as index ranges into ``text``.
+
+    Returns at most ``max_lines`` ranges and whether text was left over.
+    """
     width = max(1, width)
-    lines: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if cells(candidate) <= width:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        while cells(word) > width:
-            lines.append(truncate(word, width, ""))
-            word = word[len(lines[-1]) :]
-        current = word
-    if current or not lines:
-        lines.append(current)
-    if len(lines) > max_lines:
-        kept = lines[:max_lines]
-        kept[-1] = truncate(kept[-1] + " " + lines[max_lines], width, ellipsis)
-        if not kept[-1].endswith(ellipsis):
-            kept[-1] = truncate(kept[-1] + ellipsis, width, ellipsis)
-        return kept
-    return lines
+    ranges: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while len(ranges) < max_lines:
+        while i < n and text[i] == " ":
+            i += 1
+        if i >= n:
+            break
+        end, used, space = i, 0, -1
+        while end < n:
+            w = max(0, get_character_cell_size(text[end]))
+            if used + w > width:
+                break
+            if text[end] == " ":
+                space = end
+            used += w
+            end += 1
+        if end < n and text[end] != " " and space > i:
+            end = space
+        if end == i:  # a character wider than the line
+            end = i + 1
+        stop = end
+        while stop > i and text[stop - 1] == " ":
+            stop -= 1
+        ranges.append((i, stop))
+        i = end
+    return ranges, bool(text[i:].strip())
 
 
 class Canvas:

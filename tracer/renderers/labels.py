@@ -7,6 +7,7 @@ the same span. Attribute names follow docs/trace-model.md.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -31,6 +32,21 @@ def format_duration(ns: int, micro: str = "µ") -> str:
     if s < 9.995:
         return f"{s:.2f}s"
     return f"{s:.1f}s" if s < 99.95 else f"{s:.0f}s"
+
+
+_TABLES = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([A-Za-z_]\w*)", re.IGNORECASE)
+_QUALIFIED = re.compile(r"\b([A-Za-z_]\w*)\.([A-Za-z_]\w*)\b")
+_SELECT_LIST = re.compile(r"^(SELECT(?:\s+DISTINCT)?)\s+(.+?)\s+(FROM)\b", re.IGNORECASE)
+_LONG_PARENS = re.compile(r"\(([^()]{16,})\)")
+
+
+def sql_summary(statement: str) -> str:
+    """SQL shortened for a label: long column lists become ``…``, table prefixes go."""
+    sql = " ".join(statement.split())
+    tables = set(_TABLES.findall(sql))
+    sql = _QUALIFIED.sub(lambda m: m[2] if m[1] in tables else m[0], sql)
+    sql = _SELECT_LIST.sub(lambda m: f"{m[1]} {m[2] if len(m[2]) <= 24 else '…'} {m[3]}", sql)
+    return _LONG_PARENS.sub("(…)", sql)
 
 
 def format_offset(ns: int) -> str:
@@ -125,7 +141,8 @@ def call_label(span: Span, trace: Trace) -> str:
     if phase == "dependency":
         if attrs.get("dependency.teardown") or name.endswith(" teardown"):
             base = name.removesuffix(" teardown")
-            return f"{base}() teardown · after yield"
+            seen = attrs.get("error.type")
+            return f"{base}() teardown" + (f" ← {seen}" if seen else " · after yield")
         note = _kind_note(span)
         param = attrs.get("dependency.param")
         text = f"{name}()" if name != "solve_dependencies" else "solve_dependencies()"
@@ -137,7 +154,7 @@ def call_label(span: Span, trace: Trace) -> str:
         fields = _fields(attrs.get("validation.fields"))
         text = name
         if name.startswith("validate") and fields:
-            text += f" {fields}"
+            text += f" · {fields}"
         size = attrs.get("body.bytes")
         if size is not None:
             text += f" · {byte_size(size)}"
@@ -147,14 +164,10 @@ def call_label(span: Span, trace: Trace) -> str:
     if phase == "handler":
         func = str(attrs.get("code.function") or name)
         note = _kind_note(span)
-        kind = attrs.get("handler.kind")
-        text = f"{func}()"
-        if kind == "async":
-            text += " · async"
-        return text + (f" · {note}" if note else "")
+        return f"{func}()" + (f" · {note}" if note else "")
     if phase == "db":
         statement = attrs.get("db.statement")
-        return str(statement) if statement else name
+        return sql_summary(str(statement)) if statement else name
     if phase == "serialization":
         model = attrs.get("response_model")
         if model and name.startswith("serialize"):
@@ -187,7 +200,7 @@ def _routing_label(span: Span, trace: Trace) -> str:
             return f"match → {route}" + (f" · {endpoint}()" if endpoint else "")
         return "match"
     if span.name == "router":
-        return request_line(trace).split("?")[0]
+        return "router · " + request_line(trace).split("?")[0]
     return str(attrs.get("http.route") or span.name)
 
 
@@ -220,7 +233,7 @@ def result_label(span: Span, trace: Trace) -> str:
             return f"✗ {errors} error{'s' if errors > 1 else ''}"
         if span.status == "error":
             return "✗ invalid"
-        return "✓" if span.name.startswith("validate") else ""
+        return "✓ valid" if span.name.startswith("validate") else ""
     if span.phase == "db":
         rows = attrs.get("db.rowcount")
         if isinstance(rows, int) and rows >= 0:
@@ -230,7 +243,7 @@ def result_label(span: Span, trace: Trace) -> str:
         size = attrs.get("response.bytes")
         return byte_size(size) if size is not None else ""
     kind = error_type(span)
-    if kind is not None:
+    if kind is not None and not (span.phase == "dependency" and attrs.get("dependency.teardown")):
         return f"✗ {kind}"
     return ""
 

@@ -1,0 +1,358 @@
+"""The request as a list of sequence-diagram rows: who called whom, when, with what.
+
+Shared by the terminal sequence diagram and the Mermaid renderer. Rows are
+sorted by timestamp (ties broken by tree order), never by an assumed phase
+order: where yield-dependency teardown runs differs between FastAPI versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import median
+from typing import Literal
+
+from tracer.model import Span, Trace
+from tracer.processors import (
+    LaneMap,
+    children_map,
+    error_type,
+    exception_of,
+    failed,
+    is_layer_response,
+    lanes,
+    middleware_layers,
+    response_origin,
+    short_layer_name,
+)
+from tracer.renderers import labels
+from tracer.renderers.labels import format_duration
+
+RowKind = Literal["call", "return", "work", "event", "message", "hop", "gap"]
+
+#: a gap this many times the median row gap (and over GAP_MIN_NS) gets a "⋮ later" row
+GAP_FACTOR = 5
+GAP_MIN_NS = 1_000_000
+
+
+@dataclass(slots=True)
+class Row:
+    """One line of the diagram (plus wrapped continuation lines when drawn)."""
+
+    time_ns: int
+    kind: RowKind
+    src: int
+    dst: int
+    text: str = ""
+    result: str = ""
+    notes: list[str] = field(default_factory=list)
+    step: int | None = None
+    dur_ns: int | None = None
+    end_ns: int | None = None
+    error: bool = False
+    leaf: bool = False
+    via: list[int] = field(default_factory=list)
+    count: int = 1
+    depth: int = 0
+    order: int = 0
+
+
+@dataclass(slots=True)
+class Flow:
+    trace: Trace
+    lanes: LaneMap
+    rows: list[Row]
+    not_reached: list[str]
+    warnings: list[str]
+
+
+def build_flow(trace: Trace, *, fold_middleware: bool = False) -> Flow:
+    lane_map = lanes(trace, fold_middleware=fold_middleware)
+    rows = _Builder(trace, lane_map).rows()
+    rows = _merge_hops(rows)
+    rows = _merge_returns(rows)
+    rows = _insert_gaps(rows)
+    not_reached = [lane.name for lane in lane_map.lanes if not lane.reached]
+    return Flow(trace, lane_map, rows, not_reached, _warnings(trace))
+
+
+class _Builder:
+    def __init__(self, trace: Trace, lane_map: LaneMap) -> None:
+        self.trace = trace
+        self.lm = lane_map
+        self.kids = children_map(trace)
+        self.by_id = trace.by_id()
+        self.out: list[Row] = []
+        origin = response_origin(trace)
+        self.origin_ids = {
+            s.span_id
+            for s in middleware_layers(trace)
+            if origin in (s.name, s.attributes.get("middleware.class"))
+        }
+
+    def lane(self, span: Span | None) -> int:
+        return 0 if span is None else self.lm.lane_of[span.span_id]
+
+    def rows(self) -> list[Row]:
+        order = 0
+        stack: list[tuple[Span, bool]] = [(s, False) for s in reversed(self.kids.get(None, []))]
+        while stack:
+            span, done = stack.pop()
+            order += 1
+            if done:
+                self._end(span, order)
+                continue
+            self._start(span, order)
+            stack.append((span, True))
+            stack.extend((c, False) for c in reversed(self.kids.get(span.span_id, [])))
+        self.out.sort(key=lambda r: (r.time_ns, r.order))
+        return self.out
+
+    def _add(self, row: Row, order: int) -> None:
+        row.order = order
+        self.out.append(row)
+
+    # -- classification ------------------------------------------------------
+
+    def parent(self, span: Span) -> Span | None:
+        return self.by_id.get(span.parent_id or "")
+
+    def _is_leaf(self, span: Span) -> bool:
+        return not self.kids.get(span.span_id) and all(
+            e.name == "exception" for e in span.events
+        )
+
+    def _silent(self, span: Span) -> bool:
+        """Spans drawn only through their children (and events)."""
+        parent = self.parent(span)
+        if parent is None or self.lane(span) != self.lane(parent):
+            return False
+        if span.phase == "middleware":
+            return True  # a layer folded into its parent's lane
+        return span.phase == "routing" and bool(self.kids.get(span.span_id))
+
+    def _depth(self, span: Span) -> int:
+        depth, parent = 0, self.parent(span)
+        lane = self.lane(span)
+        while parent is not None and self.lane(parent) == lane:
+            parent = self.parent(parent)
+            depth += 1
+        return max(0, depth - 1)
+
+    # -- rows ----------------------------------------------------------------
+
+    def _start(self, span: Span, order: int) -> None:
+        trace, parent = self.trace, self.parent(span)
+        lane, plane = self.lane(span), self.lane(parent)
+        leaf = self._is_leaf(span)
+        self._events(span, order, folded=leaf)
+        if parent is not None and is_layer_response(span, parent):
+            self._layer_response(span, parent, order)
+            return
+        if span.phase == "send":
+            self._send(span, order)
+            return
+        if self._silent(span):
+            return
+        base = Row(
+            time_ns=span.start_ns,
+            kind="call" if lane != plane else "work",
+            src=plane,
+            dst=lane,
+            text=labels.call_label(span, trace),
+            step=span.step,
+            dur_ns=span.duration_ns,
+            end_ns=span.end_ns,
+            leaf=leaf,
+        )
+        if not leaf and lane != plane:
+            base.dur_ns = None  # shown on the return row, once the span is over
+        if leaf or lane == plane:
+            base.result = labels.result_label(span, trace) if leaf else ""
+            base.notes = labels.notes(span)
+            if leaf and exception_of(span) is not None:  # the error gets a line of its own
+                base.notes.insert(0, f"{base.result}")
+                base.result = ""
+            base.error = leaf and _failed_here(span)
+            base.depth = self._depth(span) if lane == plane else 0
+        self._add(base, order)
+
+    def _end(self, span: Span, order: int) -> None:
+        parent = self.parent(span)
+        lane, plane = self.lane(span), self.lane(parent)
+        if lane == plane or self._is_leaf(span) or span.phase == "send":
+            return
+        if parent is not None and is_layer_response(span, parent):
+            return
+        text = labels.return_label(span, self.trace, self.kids.get(span.span_id, []))
+        row = Row(span.end_ns, "return", lane, plane, text=text, end_ns=span.end_ns)
+        row.error = error_type(span) is not None
+        if span.phase not in ("asgi", "middleware", "routing"):
+            row.dur_ns = span.duration_ns
+        self._add(row, order)
+
+    def _events(self, span: Span, order: int, *, folded: bool) -> None:
+        lane = self.lane(span)
+        for event in span.events:
+            if event.name == "exception":
+                if folded:
+                    continue
+                kind, message = exception_of(span) or ("Exception", "")
+                text = f"raise {kind}" + (f": {message}" if message else "")
+                self._add(Row(event.time_ns, "event", lane, lane, text=text, error=True), order)
+            else:
+                detail = ", ".join(f"{k}={v}" for k, v in event.attributes.items())
+                text = event.name + (f" · {detail}" if detail else "")
+                self._add(Row(event.time_ns, "event", lane, lane, text=text), order)
+
+    def _layer_response(self, span: Span, layer: Span, order: int) -> None:
+        lane = self.lane(layer)
+        row = Row(span.start_ns, "hop", lane, lane, step=span.step, end_ns=span.end_ns)
+        row.dur_ns = span.duration_ns
+        if layer.span_id in self.origin_ids:
+            code = self.trace.status_code
+            row.kind = "work"
+            row.text = f"{layer.name} builds {labels.status_text(code)}"
+            row.error = code is None or code >= 500
+            self._add(row, order)
+            return
+        inner = [
+            c for c in self.kids.get(layer.span_id, []) if not is_layer_response(c, layer)
+        ]
+        if not inner:
+            return
+        row.src = self.lane(inner[0])
+        self._add(row, order)
+
+    def _send(self, span: Span, order: int) -> None:
+        src = self._responder(span.start_ns)
+        row = Row(
+            span.start_ns,
+            "message",
+            src,
+            0,
+            text=labels.send_label(span, self.trace),
+            step=span.step,
+            dur_ns=span.duration_ns,
+            end_ns=span.end_ns,
+            error=(self.trace.status_code or 0) >= 500,
+            via=list(range(1, src)),
+        )
+        self._add(row, order)
+
+    def _responder(self, t: int) -> int:
+        """The lane a response message leaves from when no traced hop says otherwise."""
+        router = self.lm.find("routing")
+        if router is not None and self.lm.is_active(router, t):
+            return router
+        for span_id in self.origin_ids:
+            return self.lane(self.by_id[span_id])
+        layers = [i for i, lane in enumerate(self.lm.lanes) if lane.kind == "middleware"]
+        return layers[0] if layers else 1
+
+
+def _failed_here(span: Span) -> bool:
+    """The span itself failed (raised, or rejected input), not just passed an error on."""
+    if exception_of(span) is not None:
+        return True
+    return span.status == "error" and span.phase == "validation"
+
+
+def _merge_hops(rows: list[Row]) -> list[Row]:
+    """Chain a message's hops through the layers into one row; trim the send after it."""
+    out: list[Row] = []
+    for row in rows:
+        prev = out[-1] if out else None
+        if row.kind == "hop" and prev is not None and prev.kind == "hop" and prev.dst == row.src:
+            if row.dst not in (prev.src, prev.dst) and prev.dst not in prev.via:
+                prev.via.append(prev.dst)
+            prev.dst = row.dst
+            prev.count += 1
+            prev.end_ns = row.end_ns
+            prev.dur_ns = (row.end_ns or row.time_ns) - prev.time_ns
+            continue
+        if row.kind == "message" and prev is not None and prev.kind == "hop":
+            if row.dst < prev.dst < row.src:
+                row.src = prev.dst
+                row.via = [v for v in row.via if v < row.src]
+        out.append(row)
+    for row in out:
+        if row.kind == "hop":
+            row.via = [v for v in row.via if row.dst < v < row.src]
+            layers = "layer" if row.count == 1 else "layers"
+            row.text = f"response out through {row.count} {layers}"
+    return [r for r in out if not (r.kind == "hop" and r.src == r.dst)]
+
+
+def _merge_returns(rows: list[Row]) -> list[Row]:
+    """Label-alike returns through adjacent lanes become one ``unwind ×N`` row."""
+    out: list[Row] = []
+    for row in rows:
+        prev = out[-1] if out else None
+        if (
+            row.kind == "return"
+            and prev is not None
+            and prev.kind == "return"
+            and prev.dst == row.src
+            and row.dst < row.src
+            and _same_outcome(prev.text, row.text)
+        ):
+            prev.via.append(prev.dst)
+            prev.dst = row.dst
+            prev.count += 1
+            prev.dur_ns = None
+            continue
+        out.append(row)
+    for row in out:
+        if row.kind == "return" and row.count > 1:
+            row.text = f"{row.text or 'return'} (unwind ×{row.count})"
+        elif row.kind == "return" and not row.text:
+            row.text = "return"
+    return out
+
+
+def _same_outcome(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    # "✗ raise X" then "✗ X": the same exception going on up
+    return a.startswith("✗ raise ") and b == "✗ " + a.removeprefix("✗ raise ")
+
+
+def _insert_gaps(rows: list[Row]) -> list[Row]:
+    gaps = [b.time_ns - a.time_ns for a, b in zip(rows, rows[1:], strict=False)]
+    positive = [g for g in gaps if g > 0]
+    if not positive:
+        return rows
+    limit = max(GAP_FACTOR * median(positive), GAP_MIN_NS)
+    out: list[Row] = []
+    for i, row in enumerate(rows):
+        if i and gaps[i - 1] > limit:
+            gap = gaps[i - 1]
+            text = f"{format_duration(gap)} later"
+            out.append(Row(rows[i - 1].time_ns + gap // 2, "gap", 0, 0, text=text))
+        out.append(row)
+    return out
+
+
+def _warnings(trace: Trace) -> list[str]:
+    """A response built outside some middleware skipped what those layers add."""
+    origin = response_origin(trace)
+    layers = middleware_layers(trace)
+    names = [s.name for s in layers]
+    classes = [str(s.attributes.get("middleware.class", s.name)) for s in layers]
+    if origin is None or (origin not in names and origin not in classes):
+        return []
+    at = names.index(origin) if origin in names else classes.index(origin)
+    inner = [short_layer_name(n) for n in names[at + 1 :]]
+    if not inner:
+        return []
+    code = labels.status_text(trace.status_code).split(" ")[0]
+    text = f"{code} came from {origin}, outside {', '.join(inner)}"
+    headers = {k.lower() for k in (trace.response.get("headers") or {})}
+    if any("cors" in n.lower() for n in inner) and not any(
+        h.startswith("access-control-") for h in headers
+    ):
+        return [f"{text}: the response has no CORS headers"]
+    return [f"{text}: headers those layers add are missing"]
+
+
+__all__ = ["Flow", "Row", "build_flow", "failed"]

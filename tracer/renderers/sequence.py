@@ -1,0 +1,370 @@
+"""The terminal sequence diagram: one lifeline per lane, one row per event.
+
+Time lives in the margins (step badge and offset on the left, span duration
+on the right); rows are not scaled to time, a ``⋮ 38.5ms later`` row marks a
+long gap. Lanes sit at a fixed pitch derived from the width, and a label never
+widens a gap: it starts right of the arrow and wraps before the right margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.text import Text
+
+from tracer.model import Trace
+from tracer.processors import response_ns
+from tracer.renderers import theme
+from tracer.renderers.base import TerminalRenderer
+from tracer.renderers.canvas import Canvas, cells, clean, truncate, wrap
+from tracer.renderers.flow import Flow, Row, build_flow
+from tracer.renderers.glyphs import Glyphs, glyphs_for
+from tracer.renderers.labels import format_duration, format_offset, header_summary, status_text
+
+#: below this width pass-through middleware layers share one lane
+FOLD_BELOW = 90
+MIN_PITCH, MAX_PITCH = 3, 8
+DUR_WIDTH = 6
+MAX_LABEL_LINES = 3
+MAX_NOTES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    width: int
+    offset_width: int
+    x0: int
+    pitch: int
+    label_end: int  # labels stop before this column
+
+    def x(self, lane: int) -> int:
+        return self.x0 + lane * self.pitch
+
+
+def _layout(flow: Flow, width: int) -> _Layout:
+    last = flow.trace.end_ns - flow.trace.start_ns
+    offset_width = max(5, len(format_offset(last)))
+    x0 = 1 + 2 + 1 + offset_width + 3
+    label_end = width - DUR_WIDTH - 2
+    room = max(18, (label_end - x0) // 4)
+    n = max(1, len(flow.lanes.lanes) - 1)
+    pitch = max(MIN_PITCH, min(MAX_PITCH, (label_end - x0 - room - 1) // n))
+    return _Layout(width, offset_width, x0, pitch, label_end)
+
+
+class SequenceView:
+    """A Rich renderable drawing ``trace`` as a sequence diagram at the console width."""
+
+    def __init__(self, trace: Trace, *, width: int | None = None, ascii: bool = False) -> None:
+        self.trace = trace
+        self.width = width
+        self.ascii = ascii
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.lines(self.width or options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        width = self.width or options.max_width
+        return Measurement(width, width)
+
+    def lines(self, width: int) -> list[Text]:
+        flow = build_flow(self.trace)
+        layout = _layout(flow, width)
+        if width < FOLD_BELOW or layout.pitch < 4:
+            flow = build_flow(self.trace, fold_middleware=True)
+            layout = _layout(flow, width)
+        return _Drawing(flow, layout, glyphs_for(self.ascii), self.ascii).lines()
+
+
+class SequenceRenderer(TerminalRenderer):
+    """``sequence``: the default view, a terminal sequence diagram of the request."""
+
+    name = "sequence"
+    output_file_extension = "txt"
+
+    def renderable(self, trace: Trace) -> SequenceView:
+        return SequenceView(trace, width=self.width, ascii=self.ascii)
+
+
+class _Drawing:
+    def __init__(self, flow: Flow, layout: _Layout, glyphs: Glyphs, ascii: bool) -> None:
+        self.flow = flow
+        self.lay = layout
+        self.g = glyphs
+        self.ascii = ascii
+        self.lane_style = _lane_styles(flow)
+        resp = response_ns(flow.trace)
+        total = resp if resp is not None else flow.trace.end_ns - flow.trace.start_ns
+        self.hot_ns = max(1, total // 10)
+
+    def lines(self) -> list[Text]:
+        out = [*self._title(), Text(""), *self._names(top=True), self._ticks(top=True)]
+        step: int | None = None
+        for row in self.flow.rows:
+            shown = row.step if row.step is not None and row.step != step else None
+            if row.step is not None:
+                step = row.step
+            out.extend(c.to_text() for c in self._row(row, shown))
+        out.append(self._ticks(top=False))
+        out.extend(self._names(top=False))
+        out.extend(self._footer())
+        return out
+
+    # -- header and footer ---------------------------------------------------
+
+    def _title(self) -> list[Text]:
+        trace = self.flow.trace
+        left, right = header_summary(trace)
+        left, right = self._t(left), self._t(right)
+        status = status_text(trace.status_code)
+        line = Text(" ", end="\n")
+        line.append(f" {left} ", theme.TITLE)
+        line.append("  ")
+        line.append(status, theme.status_style(trace.status_code))
+        width = self.lay.width
+        if line.cell_len + 3 + cells(right) <= width:
+            line.append(" " * (width - line.cell_len - cells(right)))
+            line.append(right, theme.MUTED)
+            return [line]
+        return [line, Text(" " + right, theme.MUTED, end="\n")]
+
+    def _names(self, *, top: bool) -> list[Text]:
+        lanes = self.flow.lanes.lanes
+        names = [self._t(lane.name) for lane in lanes]
+        pitch = self.lay.pitch
+        longest = max(cells(n) for n in names)
+        count = next((k for k in (1, 2) if longest <= k * pitch - 1), 3)
+        rows = [Canvas(self.lay.width) for _ in range(count)]
+        for i, lane in enumerate(lanes):
+            name = _fit_name(names[i], count * pitch - 1, self.g.ellipsis)
+            x = self.lay.x(i) - (cells(name) - 1) // 2
+            x = max(0, min(x, self.lay.width - cells(name)))
+            style = "bold " + self.lane_style[i] if lane.reached else theme.FAINT
+            rows[i % count].put(x, name, style)
+        lines = [c.to_text() for c in rows]
+        return lines if top else lines[::-1]
+
+    def _ticks(self, *, top: bool) -> Text:
+        canvas = Canvas(self.lay.width)
+        g = self.g
+        if top:
+            head = f"#  {'t ms':>{self.lay.offset_width}}"
+            canvas.put(2, head, "bold")
+            canvas.put(self.lay.width - 3, "dur", "bold")
+        else:
+            canvas.put(1, g.rule * (self.lay.x0 - 3), theme.FAINT)
+        for i, lane in enumerate(self.flow.lanes.lanes):
+            style = self.lane_style[i] if lane.reached else theme.FAINT
+            canvas.put(self.lay.x(i), g.tick_top if top else g.tick_bottom, style)
+        return canvas.to_text()
+
+    def _footer(self) -> list[Text]:
+        g = self.g
+        items = [
+            f"{g.call}{g.head_right} call",
+            f"{g.ret}{g.head_right} return",
+            f"{g.work} work",
+            f"{g.event} event",
+            f"{g.error} error",
+            f"{g.active} active",
+            f"{g.idle} idle",
+        ]
+        if self.flow.not_reached:
+            items.append(f"{g.unreached} not reached")
+        items.append("dur = span duration")
+        out = _flow_items(items, self.lay.width, theme.DIM)
+        folded = [lane for lane in self.flow.lanes.lanes if len(lane.members) > 1]
+        for lane in folded:
+            members = f" {g.chevron} ".join(lane.members)
+            out.extend(_wrapped(f"{lane.name} = {members}", self.lay.width, theme.DIM, self.ascii))
+        if self.flow.not_reached:
+            text = f"{g.empty_set} not reached: {', '.join(self.flow.not_reached)}"
+            out.extend(_wrapped(text, self.lay.width, theme.MUTED, self.ascii))
+        for warning in self.flow.warnings:
+            out.extend(_wrapped(f"{g.warn} {warning}", self.lay.width, theme.WARN, self.ascii))
+        return out
+
+    # -- rows ----------------------------------------------------------------
+
+    def _t(self, text: str) -> str:
+        return clean(text, self.ascii)
+
+    def _lanes(self, canvas: Canvas, t: int, gap: bool = False) -> None:
+        g, lm = self.g, self.flow.lanes
+        for i, lane in enumerate(lm.lanes):
+            x = self.lay.x(i)
+            if not lane.reached:
+                canvas.put(x, g.unreached, theme.FAINT)
+            elif lm.is_active(i, t):
+                canvas.put(x, g.gap_active if gap else g.active, self.lane_style[i])
+            else:
+                canvas.put(x, g.gap_idle if gap else g.idle, theme.FAINT)
+
+    def _row(self, row: Row, step: int | None) -> list[Canvas]:
+        lay, g = self.lay, self.g
+        first = Canvas(lay.width)
+        if row.kind == "gap":
+            self._lanes(first, row.time_ns, gap=True)
+            first.put(3 + lay.offset_width, g.vdots, theme.DIM)
+            text = self._t(row.text)
+            first.put(lay.width - cells(text), text, "italic " + theme.DIM)
+            return [first]
+        if step is not None:
+            first.put(1, f"{step:>2}", theme.BADGE)
+        offset = format_offset(row.time_ns - self.flow.trace.start_ns)
+        first.put(4, f"{offset:>{lay.offset_width}}", theme.MUTED)
+        self._lanes(first, row.time_ns)
+        label_x = self._arrow(first, row)
+        if row.dur_ns is not None:
+            dur = format_duration(row.dur_ns, g.micro)
+            hot = row.dur_ns >= self.hot_ns
+            first.put(lay.width - cells(dur), dur, theme.HOT if hot else theme.MUTED)
+        return [first, *self._label(row, first, label_x)]
+
+    def _arrow(self, canvas: Canvas, row: Row) -> int:
+        """Draw the row's arrow or marker; return the column its label starts at."""
+        lay, g = self.lay, self.g
+        x_src, x_dst = lay.x(row.src), lay.x(row.dst)
+        if row.kind in ("work", "event"):
+            mark = g.error if row.error else g.event if row.kind == "event" else g.work
+            style = theme.ERROR if row.error else self.lane_style[row.dst]
+            canvas.put(x_dst, mark, style)
+            return x_dst + 2
+        if row.kind == "call":
+            style = self.lane_style[row.dst]
+            mark = g.active
+            if row.leaf:
+                mark = g.error if row.error else g.work
+            if row.dst > row.src:  # to the right
+                canvas.put(x_src, g.out_active, style)
+                canvas.put(x_src + 1, g.call * (x_dst - x_src - 2), style)
+                canvas.put(x_dst - 1, g.head_right, style)
+                canvas.put(x_dst, mark, theme.ERROR if row.leaf and row.error else style)
+                return x_dst + 2
+            canvas.put(x_dst + 1, g.head_left + g.call * (x_src - x_dst - 2), style)
+            canvas.put(x_src, g.back_active, style)
+            canvas.put(x_dst, mark, theme.ERROR if row.leaf and row.error else style)
+            return x_src + 2
+        # to the left: a return, a message or a hop, maybe relayed through lanes
+        if row.kind == "return":
+            line, style = g.ret, theme.ERROR if row.error else theme.RETURN
+        else:
+            line = g.call
+            style = theme.ERROR if row.error else self.lane_style[row.src]
+        stops = sorted({row.dst, *row.via, row.src})
+        for a, b in zip(stops, stops[1:], strict=False):
+            xa, xb = lay.x(a), lay.x(b)
+            canvas.put(xa + 1, g.head_left + line * (xb - xa - 2), style)
+            canvas.put(xb, g.back_active, style)
+        return x_src + 2
+
+    def _label(self, row: Row, first: Canvas, label_x: int) -> list[Canvas]:
+        g = self.g
+        text_style = theme.ERROR if row.error and row.kind != "call" else ""
+        if row.kind == "return":
+            text_style = theme.ERROR if row.error else theme.RETURN
+        prefix = ("  " * (row.depth - 1) + g.nested) if row.depth else ""
+        pieces: list[tuple[str, str]] = [(prefix, theme.DIM), (self._t(row.text), text_style)]
+        if row.result:
+            result_style = theme.ERROR if row.error else theme.MUTED
+            pieces.append((f" {g.result} {self._t(row.result)}", result_style))
+        end = self._label_end(row, label_x)
+        lines = _styled_wrap(pieces, end - label_x, MAX_LABEL_LINES, g.ellipsis)
+        for note in row.notes[:MAX_NOTES]:
+            note = self._t(note)
+            lead = "" if note.startswith(g.raised) else f"{g.raised} "
+            note_pieces = [(f"{g.result} " if not lead else lead, theme.ERROR), (note, "red1")]
+            lines.extend(_styled_wrap(note_pieces, end - label_x, 3, g.ellipsis))
+        if len(row.notes) > MAX_NOTES:
+            more = f"{g.ellipsis} {len(row.notes) - MAX_NOTES} more"
+            lines.extend(_styled_wrap([(more, "red1")], end - label_x, 1, g.ellipsis))
+        out: list[Canvas] = []
+        for n, line in enumerate(lines):
+            canvas = first
+            if n:
+                canvas = Canvas(self.lay.width)
+                self._lanes(canvas, row.time_ns if row.kind != "return" else row.time_ns)
+            x = label_x
+            # clear the lane glyphs under the label (and one cell after it)
+            for char, style in line:
+                x = canvas.put(x, char, style, limit=end)
+            if canvas.char(x) not in (" ", "") and x < end:
+                canvas.put(x, " ")
+            if n:
+                out.append(canvas)
+        return out
+
+    def _label_end(self, row: Row, label_x: int) -> int:
+        """Labels stop before the right margin and before the next active lane."""
+        end = self.lay.label_end
+        lm = self.flow.lanes
+        for i in range(len(lm.lanes)):
+            x = self.lay.x(i)
+            if x >= label_x and i not in (row.src, row.dst) and lm.is_active(i, row.time_ns):
+                if x - 1 - label_x >= 16:
+                    end = min(end, x - 1)
+                break
+        return end
+
+
+def _fit_name(name: str, width: int, ellipsis: str) -> str:
+    """Cut a lane name at a word boundary (``request_id…``) when it is too long."""
+    if cells(name) <= width:
+        return name
+    parts = name.split("_")
+    for n in range(len(parts) - 1, 0, -1):
+        head = "_".join(parts[:n])
+        if cells(head) + cells(ellipsis) <= width:
+            return head + ellipsis
+    return truncate(name, width, ellipsis)
+
+
+def _lane_styles(flow: Flow) -> list[str]:
+    styles: list[str] = []
+    n_mw = 0
+    for lane in flow.lanes.lanes:
+        if lane.kind == "middleware":
+            styles.append(theme.MIDDLEWARE[n_mw % len(theme.MIDDLEWARE)])
+            n_mw += 1
+        else:
+            styles.append(theme.LANE[lane.kind])
+    return styles
+
+
+def _styled_wrap(
+    pieces: list[tuple[str, str]], width: int, max_lines: int, ellipsis: str
+) -> list[list[tuple[str, str]]]:
+    """Wrap styled text; each line is a list of ``(char, style)``."""
+    text = "".join(p for p, _ in pieces)
+    styles = [s for p, s in pieces for _ in p]
+    ranges, more = wrap(text, width, max_lines)
+    lines = [[(text[i], styles[i]) for i in range(a, b)] for a, b in ranges]
+    if more and lines:
+        last = lines[-1]
+        while last and cells("".join(c for c, _ in last)) + cells(ellipsis) > width:
+            last.pop()
+        style = last[-1][1] if last else ""
+        last.extend((c, style) for c in ellipsis)
+    return lines
+
+
+def _flow_items(items: list[str], width: int, style: str) -> list[Text]:
+    lines: list[Text] = []
+    current = " "
+    for item in items:
+        if cells(current) + cells(item) + 2 > width and current.strip():
+            lines.append(Text(current.rstrip(), style, end="\n"))
+            current = " "
+        current += item + "  "
+    lines.append(Text(current.rstrip(), style, end="\n"))
+    return lines
+
+
+def _wrapped(text: str, width: int, style: str, ascii: bool) -> list[Text]:
+    text = clean(text, ascii)
+    ranges, _ = wrap(text, width - 3, 4)
+    return [
+        Text(("   " if n else " ") + text[a:b], style, end="\n") for n, (a, b) in enumerate(ranges)
+    ]
