@@ -101,3 +101,25 @@ async def test_streaming_body_is_timed_chunk_by_chunk_at_send() -> None:
     assert trace.response_end_ns == bodies[-1].end_ns
     # the handler returned before the body was produced
     assert find(trace, "stream").end_ns <= bodies[0].start_ns
+
+
+async def test_loop_hold_separates_blocking_sleep_from_awaiting() -> None:
+    import time
+
+    app = FastAPI()
+
+    @app.get("/blocking")
+    async def blocking() -> dict[str, bool]:
+        time.sleep(0.03)  # the bad example: holds the event loop
+        return {"ok": True}
+
+    @app.get("/awaiting")
+    async def awaiting() -> dict[str, bool]:
+        await asyncio.sleep(0.03)
+        return {"ok": True}
+
+    _, bad = await request(app, "GET", "/blocking")
+    _, good = await request(app, "GET", "/awaiting")
+    assert find(bad, "blocking").attributes["loop.max_hold_ns"] >= 30_000_000
+    assert find(good, "awaiting").attributes["loop.max_hold_ns"] < 10_000_000
+    assert find(good, "awaiting").duration_ns >= 30_000_000

@@ -24,6 +24,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from tracer import clock, recorder
+from tracer.hooks.loop_hold import timed
 from tracer.hooks.patching import Patcher
 from tracer.recorder import RawSpan, Recorder
 from tracer.safety import report
@@ -233,7 +234,10 @@ def _wrap_solve(original: Callable[..., Any]) -> Callable[..., Any]:
         if handle is None:
             return await original(*args, **kwargs)
         try:
-            result = await original(*args, **kwargs)
+            if top:
+                result = await timed(original(*args, **kwargs), handle[1])
+            else:
+                result = await original(*args, **kwargs)
         except BaseException as exc:
             _settle(exc)
             recorder.finish(handle, exc)
@@ -502,7 +506,10 @@ def _wrap_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
         if handle is None:
             return await original(*args, **kwargs)
         try:
-            result = await original(*args, **kwargs)
+            if kwargs.get("is_coroutine"):
+                result = await timed(original(*args, **kwargs), handle[1])
+            else:
+                result = await original(*args, **kwargs)
         except BaseException as exc:
             recorder.finish(handle, exc)
             raise
