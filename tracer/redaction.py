@@ -22,7 +22,7 @@ SENSITIVE_HEADERS = frozenset(
     }
 )
 #: Header or field names that look like they hold a secret.
-SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api[-_]?key|credential|session|auth", re.I)
+SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api[-_]?key|credential|session", re.I)
 
 
 def is_secret_name(name: str) -> bool:

@@ -12,6 +12,8 @@ from rich.text import Text
 from tracer.renderers.glyphs import to_ascii
 
 _WIDE_TAIL = ""
+#: labels join words that must stay on one line with this; drawn as a space
+NBSP = "\u00a0"
 
 
 def clean(text: str, ascii: bool = False) -> str:
@@ -86,6 +88,8 @@ class Canvas:
         """Write ``text`` from column ``x`` (clipped at ``limit``); returns the next column."""
         end = self.width if limit is None else min(limit, self.width)
         for c in text:
+            if c == NBSP:
+                c = " "
             w = get_character_cell_size(c)
             if w <= 0:
                 continue

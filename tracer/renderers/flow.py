@@ -82,6 +82,10 @@ class _Builder:
         self.kids = children_map(trace)
         self.by_id = trace.by_id()
         self.out: list[Row] = []
+        self.body_sends = sorted(
+            (s for s in trace.spans if s.phase == "send" and "body" in s.name),
+            key=lambda s: s.start_ns,
+        )
         origin = response_origin(trace)
         self.origin_ids = {
             s.span_id
@@ -153,12 +157,18 @@ class _Builder:
             return
         if self._silent(span):
             return
+        text = labels.call_label(span, trace)
+        members = self.lm.lanes[lane].members
+        if span.phase == "middleware" and len(members) > 1:
+            layers = [self.by_id[i] for i, n in self.lm.lane_of.items() if n == lane]
+            in_ns = sum(int(s.attributes.get("middleware.request_ns", 0)) for s in layers)
+            text = f"{len(members)} middleware layers · in {format_duration(in_ns)}"
         base = Row(
             time_ns=span.start_ns,
             kind="call" if lane != plane else "work",
             src=plane,
             dst=lane,
-            text=labels.call_label(span, trace),
+            text=text,
             step=span.step,
             dur_ns=span.duration_ns,
             end_ns=span.end_ns,
@@ -225,12 +235,16 @@ class _Builder:
 
     def _send(self, span: Span, order: int) -> None:
         src = self._responder(span.start_ns)
+        text = labels.send_label(span, self.trace)
+        bodies = self.body_sends
+        if len(bodies) > 1 and span in bodies:
+            text = text.replace("body", f"body {bodies.index(span) + 1}/{len(bodies)} ·", 1)
         row = Row(
             span.start_ns,
             "message",
             src,
             0,
-            text=labels.send_label(span, self.trace),
+            text=text,
             step=span.step,
             dur_ns=span.duration_ns,
             end_ns=span.end_ns,

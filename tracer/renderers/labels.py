@@ -91,11 +91,12 @@ def byte_size(n: Any) -> str:
         value = int(n)
     except (TypeError, ValueError):
         return str(n)
+    # no-break spaces: a wrapped label never leaves the unit alone on a line
     if value < 10_000:
-        return f"{value} B"
+        return f"{value}\u00a0B"
     if value < 10_000_000:
-        return f"{value / 1024:.0f} KiB"
-    return f"{value / 1024 / 1024:.0f} MiB"
+        return f"{value / 1024:.0f}\u00a0KiB"
+    return f"{value / 1024 / 1024:.0f}\u00a0MiB"
 
 
 def _fields(value: Any) -> str:
@@ -114,7 +115,7 @@ def _kind_note(span: Span) -> str:
         notes.append("def")
     wait = attrs.get("threadpool.wait_ns")
     if isinstance(wait, int):
-        notes.append(f"threadpool wait {format_duration(wait)}")
+        notes.append(f"thread wait {format_duration(wait)}")
     if attrs.get("dependency.cached"):
         notes.append("cached")
     return " · ".join(notes)
@@ -237,7 +238,7 @@ def result_label(span: Span, trace: Trace) -> str:
     if span.phase == "db":
         rows = attrs.get("db.rowcount")
         if isinstance(rows, int) and rows >= 0:
-            return f"{rows} row{'' if rows == 1 else 's'}"
+            return f"{rows}\u00a0row{'' if rows == 1 else 's'}"
         return ""
     if span.phase == "serialization":
         size = attrs.get("response.bytes")

@@ -48,7 +48,7 @@ def _layout(flow: Flow, width: int) -> _Layout:
     offset_width = max(5, len(format_offset(last)))
     x0 = 1 + 2 + 1 + offset_width + 3
     label_end = width - DUR_WIDTH - 2
-    room = max(18, (label_end - x0) // 4)
+    room = max(18, (label_end - x0) // 3)
     n = max(1, len(flow.lanes.lanes) - 1)
     pitch = max(MIN_PITCH, min(MAX_PITCH, (label_end - x0 - room - 1) // n))
     return _Layout(width, offset_width, x0, pitch, label_end)
@@ -269,7 +269,7 @@ class _Drawing:
         pieces: list[tuple[str, str]] = [(prefix, theme.DIM), (self._t(row.text), text_style)]
         if row.result:
             result_style = theme.ERROR if row.error else theme.MUTED
-            pieces.append((f" {g.result} {self._t(row.result)}", result_style))
+            pieces.append((f" {g.result}\u00a0{self._t(row.result)}", result_style))
         end = self._label_end(row, label_x)
         lines = _styled_wrap(pieces, end - label_x, MAX_LABEL_LINES, g.ellipsis)
         for note in row.notes[:MAX_NOTES]:
