@@ -110,7 +110,7 @@ async def test_loop_hold_separates_blocking_sleep_from_awaiting() -> None:
 
     @app.get("/blocking")
     async def blocking() -> dict[str, bool]:
-        time.sleep(0.03)  # the bad example: holds the event loop
+        time.sleep(0.03)  # noqa: ASYNC251 - the bad example: holds the event loop
         return {"ok": True}
 
     @app.get("/awaiting")

@@ -37,10 +37,7 @@ class _Timed(Awaitable[T]):
             while True:
                 started = clock.now_ns()
                 try:
-                    if to_throw is not None:
-                        yielded = inner.throw(to_throw)
-                    else:
-                        yielded = inner.send(to_send)
+                    yielded = inner.throw(to_throw) if to_throw else inner.send(to_send)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
                 finally:
