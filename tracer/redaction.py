@@ -30,7 +30,7 @@ def is_secret_name(name: str) -> bool:
 
 
 def redact_headers(headers: Iterable[Sequence[str]]) -> list[list[str]]:
-    """Lower-cased ``[name, value]`` pairs (lists: JSON round-trips them exactly), secrets hidden."""
+    """Lower-cased ``[name, value]`` pairs (lists round-trip through JSON); secrets hidden."""
     out = []
     for name, value in headers:
         key = name.lower()

@@ -37,7 +37,7 @@ class _Timed(Awaitable[T]):
             while True:
                 started = clock.now_ns()
                 try:
-                    yielded = inner.throw(to_throw) if to_throw else inner.send(to_send)
+                    yielded = inner.send(to_send) if to_throw is None else inner.throw(to_throw)
                 except StopIteration as stop:
                     return stop.value  # type: ignore[no-any-return]
                 finally:
