@@ -7,34 +7,40 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.errors import CLIError
 
+if TYPE_CHECKING:
+    from tracer.renderers.base import ExportFormat
+
 MACHINE_FORMATS = frozenset({"json", "mermaid"})
+_EXPORTS: dict[str, ExportFormat] = {"svg": "svg", "html": "html", "text": "txt"}
 BODY_EXCERPT = 600
 
 
-def resolve_format(fmt: str | None, output: Path | None) -> tuple[str, str | None]:
-    """``(renderer name, export kind)``; export kind is ``svg``/``html``/``txt`` or ``None``."""
+def resolve_format(fmt: str | None, output: Path | None) -> tuple[str, ExportFormat | None]:
+    """``(renderer name, export kind)``: which view to draw, and whether to export it.
+
+    The export kind (``svg``/``html``/``txt``) comes from ``-o``'s extension or
+    from ``--format svg|html|text``; the view from ``--format`` (sequence by default).
+    """
     from tracer.renderers import RENDERERS, guess_format
 
-    export: str | None = None
-    if output is not None:
-        suffix = output.suffix.lower()
-        if suffix in (".svg", ".html", ".htm", ".txt"):
-            export = {".htm": "html"}.get(suffix, suffix[1:])
-        if fmt is None:
-            fmt = guess_format(str(output))
-            if fmt is None:
-                raise CLIError(
-                    f"cannot tell the format from {output.name!r}: give --format "
-                    f"({', '.join(RENDERERS)}) or use .json .mmd .svg .html .txt"
-                )
-    fmt = fmt or "sequence"
-    if fmt not in RENDERERS:
+    if fmt is not None and fmt not in RENDERERS:
         raise CLIError(f"unknown format {fmt!r} (choose from {', '.join(RENDERERS)})")
-    if export is not None and fmt in MACHINE_FORMATS:
+    guessed = guess_format(output) if output is not None else None
+    if output is not None and fmt is None and guessed is None:
+        raise CLIError(
+            f"cannot tell the format from {output.name!r}: give --format "
+            f"({', '.join(RENDERERS)}) or use .json .mmd .svg .html .txt"
+        )
+    export: ExportFormat | None = _EXPORTS.get(guessed or "")
+    if fmt in _EXPORTS:
+        export, fmt = _EXPORTS[fmt], None
+    if fmt is None:
+        fmt = guessed if guessed in MACHINE_FORMATS else "sequence"
+    if fmt in MACHINE_FORMATS:
         export = None
     return fmt, export
 
@@ -65,16 +71,24 @@ def write_atomically(output: Path, text: str) -> None:
 
 
 def render(
-    trace: Any, fmt: str, *, export: str | None, width: int | None, ascii: bool, color: bool
+    trace: Any,
+    fmt: str,
+    *,
+    export: ExportFormat | None,
+    width: int | None,
+    ascii: bool,
+    color: bool,
 ) -> tuple[Any, str | None]:
     """A Rich renderable for the terminal, or the finished text for a file/machine format."""
     from tracer.renderers import export as export_renderable
     from tracer.renderers import get_renderer
+    from tracer.renderers.labels import request_line, status_text
 
     renderer = get_renderer(fmt)(width=width, ascii=ascii, color=color)
     renderable_of = getattr(renderer, "renderable", None)
     if export is not None and renderable_of is not None:
-        return None, export_renderable(renderable_of(trace), width or 120, export)
+        title = f"{request_line(trace)} → {status_text(trace.status_code)}"
+        return None, export_renderable(renderable_of(trace), width or 100, export, title=title)
     if fmt in MACHINE_FORMATS or renderable_of is None:
         return None, renderer.render(trace)
     return renderable_of(trace), None

@@ -144,6 +144,13 @@ def exception_of(span: Span) -> tuple[str, str] | None:
     return None
 
 
+def failed_here(span: Span) -> bool:
+    """The span itself failed (raised, or rejected its input), not just passed an error on."""
+    if exception_of(span) is not None:
+        return True
+    return span.status == "error" and span.phase == "validation"
+
+
 def error_type(span: Span) -> str | None:
     """The exception type raised in or propagated through ``span``, if it failed."""
     if span.status != "error":
@@ -263,10 +270,7 @@ def lanes(trace: Trace, *, fold_middleware: bool = False) -> LaneMap:
     def flush() -> None:
         if not group:
             return
-        if len(group) == 1:
-            name = short_layer_name(group[0].name)
-        else:
-            name = f"mw ×{len(group)}"
+        name = short_layer_name(group[0].name) if len(group) == 1 else f"mw ×{len(group)}"
         out.append(Lane(f"mw:{group[0].span_id}", "middleware", name, tuple(s.name for s in group)))
         for s in group:
             lane_of[s.span_id] = len(out) - 1

@@ -183,9 +183,9 @@ def finish(
     """Close a span opened by :func:`start` and restore the previous parent; never raises."""
     rec, span, token = handle
     try:
-        span.end = clock.now_ns()
         if error is not None:
-            mark_error(rec, span, error)
+            mark_error(rec, span, error)  # first: its event must fall inside the span
+        span.end = clock.now_ns()
     except Exception as exc:
         report(f"recording {span.phase}", exc)
     try:

@@ -111,7 +111,7 @@ def test_unknown_path_is_traced_not_an_error() -> None:
         (["FETCH", "/users"], "unknown HTTP method 'FETCH'"),
         (["POST", "/users", "--json", "{nope"], "--json is not valid JSON"),
         (["GET", "/users", "--app", "no_such_module:app"], "cannot import module 'no_such_module'"),
-        (["GET", "/users", "--app", "json:dumps"], "not an ASGI app"),
+        (["GET", "/users", "--app", "os:sep"], "is a str, not an ASGI app"),
         (["GET", "/users", "--app", "demo_app.main"], "module:attribute"),
         (["GET", "/users", "--format", "pdf"], "unknown format 'pdf'"),
         (["GET", "/users", "-o", "/no/such/dir/t.json"], "does not exist"),

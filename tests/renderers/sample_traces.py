@@ -173,17 +173,19 @@ class TraceBuilder:
         headers: dict[str, str] | None = None,
         body_excerpt: str | None = None,
     ) -> Trace:
+        request_headers = {
+            "host": "testserver",
+            "user-agent": "trace-request/0.1",
+            "accept": "*/*",
+            "origin": "https://app.example",
+            **(headers or {}),
+        }
+        # headers travel as [name, value] pairs, as the recorder stores them
         request: dict[str, Any] = {
             "method": self.method,
             "path": self.path,
             "query": self.query,
-            "headers": {
-                "host": "testserver",
-                "user-agent": "trace-request/0.1",
-                "accept": "*/*",
-                "origin": "https://app.example",
-                **(headers or {}),
-            },
+            "headers": [[k, v] for k, v in request_headers.items()],
         }
         if body_excerpt is not None:
             request["body_excerpt"] = body_excerpt
@@ -195,7 +197,10 @@ class TraceBuilder:
             trace_id=f"{self.seed:032x}",
             spans=self.spans,
             request=request,
-            response={"status_code": status, "headers": response_headers},
+            response={
+                "status_code": status,
+                "headers": [[k, v] for k, v in response_headers.items()],
+            },
             response_end_ns=end,
             meta={"fastapi": "0.165.0", "starlette": "1.10.0", "app": "demo_app.main:app"},
         )

@@ -61,3 +61,5 @@ def assert_well_formed(trace: Trace) -> None:
         assert span.start_ns <= span.end_ns, span.name
         assert 1 <= span.step <= 10
         assert "trace_request.unfinished" not in span.attributes, span.name
+        for event in span.events:
+            assert span.start_ns <= event.time_ns <= span.end_ns, (span.name, event.name)

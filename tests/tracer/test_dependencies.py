@@ -95,7 +95,8 @@ async def test_yield_teardown_is_recorded_where_it_runs() -> None:
     teardown = find(trace, "get_db teardown")
     assert teardown.step == 4
     assert teardown.attributes["dependency.teardown"] is True
-    assert parent_of(trace, teardown).name == "get_db"
+    assert teardown.attributes["dependency.name"] == "get_db"
+    assert parent_of(trace, teardown).name == "route /me"  # where it runs
     assert teardown.start_ns >= find(trace, "me").end_ns
     assert calls[-1] == "db close"
 

@@ -117,9 +117,8 @@ def _handle_error(exception_context: Any) -> None:
     if span is None or rec is None:
         return
     try:
+        recorder.mark_error(rec, span, exception_context.original_exception)
         span.end = clock.now_ns()
-        error = exception_context.original_exception
-        recorder.mark_error(rec, span, error)
         setattr(exception_context.execution_context, _SPAN_KEY, None)
     except Exception as exc:
         report("db error hook", exc)

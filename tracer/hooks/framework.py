@@ -108,14 +108,14 @@ def _settle(error: BaseException | None = None, attributes: dict[str, Any] | Non
     if span.end >= 0:
         return
     try:
+        rec = recorder.current.get()
+        if error is not None and rec is not None:
+            recorder.mark_error(rec, span, error)
         span.end = clock.now_ns()
         for key, value in (attributes or {}).items():
             span.set(key, value)
         if span.attributes is None or "dependency.kind" not in span.attributes:
             span.set("dependency.kind", "async")
-        rec = recorder.current.get()
-        if error is not None and rec is not None:
-            recorder.mark_error(rec, span, error)
     except Exception as exc:
         report("dependency hook", exc)
     recorder.parent.set(span.parent)
@@ -329,8 +329,11 @@ def _is_async_gen(call: Any) -> bool:
 def _teardown_start(rec: Recorder, dep: RawSpan, holder: list[Any]) -> Callable[..., bool]:
     def exit_(exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         try:
-            span = rec.open(f"{dep.name} teardown", "dependency", 4, dep.index)
+            # parented where it runs (the route, usually after the response), not under the
+            # dependency's own span, which ended long before
+            span = rec.open(f"{dep.name} teardown", "dependency", 4, recorder.parent.get())
             span.set("dependency.teardown", True)
+            span.set("dependency.name", dep.name)
             span.set("after_response", rec.response_end >= 0)
             if exc is not None:
                 span.set("dependency.exception", type(exc).__qualname__)

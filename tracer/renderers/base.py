@@ -29,7 +29,9 @@ class Renderer(ABC):
     name: ClassVar[str] = ""
     output_file_extension: ClassVar[str] = "txt"
 
-    def __init__(self, *, width: int | None = None, ascii: bool = False, color: bool = True) -> None:
+    def __init__(
+        self, *, width: int | None = None, ascii: bool = False, color: bool = True
+    ) -> None:
         if width is not None and width < 20:
             raise ValueError(f"width must be at least 20 columns, got {width}")
         self.width = width
@@ -80,7 +82,11 @@ def render_to_text(renderable: RenderableType, width: int | None, color: bool) -
 
 
 def export(
-    renderable: RenderableType, width: int | None, fmt: ExportFormat, *, title: str = "trace-request"
+    renderable: RenderableType,
+    width: int | None,
+    fmt: ExportFormat,
+    *,
+    title: str = "trace-request",
 ) -> str:
     """``renderable`` as a standalone SVG image, an HTML page or plain text."""
     if fmt not in ("svg", "html", "txt"):

@@ -6,20 +6,23 @@ them; the canvas keeps that simple and keeps wide (CJK) characters in two cells.
 
 from __future__ import annotations
 
+import re
+
 from rich.cells import get_character_cell_size
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 
-from tracer.renderers.glyphs import to_ascii
+from tracer.renderers.glyphs import NBSP, to_ascii
 
 _WIDE_TAIL = ""
-#: labels join words that must stay on one line with this; drawn as a space
-NBSP = "\u00a0"
+_BLANKS = re.compile(r"[ \t\r\n\f\v]+")
 
 
 def clean(text: str, ascii: bool = False) -> str:
     """One line of printable text: whitespace runs collapse, control characters go."""
-    text = " ".join(text.split())
-    text = "".join(c for c in text if c.isprintable())
+    text = _BLANKS.sub(" ", text).strip(" ")
+    text = "".join(c for c in text if c.isprintable() or c == NBSP)
     return to_ascii(text) if ascii else text
 
 
@@ -76,6 +79,10 @@ def wrap(text: str, width: int, max_lines: int) -> tuple[list[tuple[int, int]], 
     return ranges, bool(text[i:].strip())
 
 
+def _shows_blank(style: str) -> bool:
+    return "reverse" in style or " on " in style or "underline" in style
+
+
 class Canvas:
     """``width`` cells of characters and styles."""
 
@@ -122,16 +129,31 @@ class Canvas:
 
     def to_text(self) -> Text:
         text = Text(no_wrap=True, overflow="crop", end="\n")
+        for run, style in self.runs():
+            text.append(run, style or None)
+        return text
+
+    def segments(self) -> list[Segment]:
+        """The line as Rich segments (faster to print than a ``Text``), newline included."""
+        out = [Segment(run, Style.parse(style) if style else None) for run, style in self.runs()]
+        out.append(Segment.line())
+        return out
+
+    def runs(self) -> list[tuple[str, str]]:
+        """``(text, style)`` runs of the line, trailing blanks dropped."""
+        out: list[tuple[str, str]] = []
         end = self.width
         while end > 0 and self.chars[end - 1] in (" ", _WIDE_TAIL):
             end -= 1
         run, run_style = "", ""
-        for char, style in zip(self.chars[:end], self.styles[:end], strict=True):
+        for char, cell_style in zip(self.chars[:end], self.styles[:end], strict=True):
+            # unstyled blanks keep runs short and stop SVG viewers eating leading spaces
+            style = "" if char == " " and not _shows_blank(cell_style) else cell_style
             if style != run_style and run:
-                text.append(run, run_style or None)
+                out.append((run, run_style))
                 run = ""
             run_style = style
             run += char
         if run:
-            text.append(run, run_style or None)
-        return text
+            out.append((run, run_style))
+        return out

@@ -8,6 +8,7 @@ order: where yield-dependency teardown runs differs between FastAPI versions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from statistics import median
 from typing import Literal
 
@@ -15,9 +16,10 @@ from tracer.model import Span, Trace
 from tracer.processors import (
     LaneMap,
     children_map,
+    depths,
     error_type,
     exception_of,
-    failed,
+    failed_here,
     is_layer_response,
     lanes,
     middleware_layers,
@@ -32,6 +34,16 @@ RowKind = Literal["call", "return", "work", "event", "message", "hop", "gap"]
 #: a gap this many times the median row gap (and over GAP_MIN_NS) gets a "⋮ later" row
 GAP_FACTOR = 5
 GAP_MIN_NS = 1_000_000
+#: Starlette/FastAPI layers that add no response headers of their own
+FRAMEWORK_LAYERS = frozenset(
+    {
+        "ServerErrorMiddleware",
+        "ExceptionMiddleware",
+        "AsyncExitStackMiddleware",
+        "ExceptionTelemetryMiddleware",
+        "AppBodyLimitMiddleware",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -82,6 +94,8 @@ class _Builder:
         self.kids = children_map(trace)
         self.by_id = trace.by_id()
         self.out: list[Row] = []
+        self.depth = depths(trace)
+        self.callers: dict[str, Span | None] = {}
         self.body_sends = sorted(
             (s for s in trace.spans if s.phase == "send" and "body" in s.name),
             key=lambda s: s.start_ns,
@@ -120,14 +134,40 @@ class _Builder:
     def parent(self, span: Span) -> Span | None:
         return self.by_id.get(span.parent_id or "")
 
+    def caller(self, span: Span) -> Span | None:
+        """Who the call comes from: the parent, or, when the parent had already returned
+        (a yield dependency torn down later), the innermost span open at that moment."""
+        if span.span_id in self.callers:
+            return self.callers[span.span_id]
+        parent = self.parent(span)
+        if parent is None or parent.start_ns <= span.start_ns <= parent.end_ns:
+            return parent
+        best: Span | None = None
+        for other in self.trace.spans:
+            if not other.start_ns <= span.start_ns < other.end_ns or self._inside(other, span):
+                continue
+            if best is None or (self.depth[other.span_id], other.start_ns) > (
+                self.depth[best.span_id],
+                best.start_ns,
+            ):
+                best = other
+        self.callers[span.span_id] = best or parent
+        return best or parent
+
+    def _inside(self, span: Span, ancestor: Span) -> bool:
+        node: Span | None = span
+        while node is not None:
+            if node is ancestor:
+                return True
+            node = self.parent(node)
+        return False
+
     def _is_leaf(self, span: Span) -> bool:
-        return not self.kids.get(span.span_id) and all(
-            e.name == "exception" for e in span.events
-        )
+        return not self.kids.get(span.span_id) and all(e.name == "exception" for e in span.events)
 
     def _silent(self, span: Span) -> bool:
         """Spans drawn only through their children (and events)."""
-        parent = self.parent(span)
+        parent = self.caller(span)
         if parent is None or self.lane(span) != self.lane(parent):
             return False
         if span.phase == "middleware":
@@ -135,6 +175,8 @@ class _Builder:
         return span.phase == "routing" and bool(self.kids.get(span.span_id))
 
     def _depth(self, span: Span) -> int:
+        if self.caller(span) is not self.parent(span):
+            return 0
         depth, parent = 0, self.parent(span)
         lane = self.lane(span)
         while parent is not None and self.lane(parent) == lane:
@@ -146,7 +188,7 @@ class _Builder:
 
     def _start(self, span: Span, order: int) -> None:
         trace, parent = self.trace, self.parent(span)
-        lane, plane = self.lane(span), self.lane(parent)
+        lane, plane = self.lane(span), self.lane(self.caller(span))
         leaf = self._is_leaf(span)
         self._events(span, order, folded=leaf)
         if parent is not None and is_layer_response(span, parent):
@@ -182,13 +224,13 @@ class _Builder:
             if leaf and exception_of(span) is not None:  # the error gets a line of its own
                 base.notes.insert(0, f"{base.result}")
                 base.result = ""
-            base.error = leaf and _failed_here(span)
+            base.error = leaf and failed_here(span)
             base.depth = self._depth(span) if lane == plane else 0
         self._add(base, order)
 
     def _end(self, span: Span, order: int) -> None:
         parent = self.parent(span)
-        lane, plane = self.lane(span), self.lane(parent)
+        lane, plane = self.lane(span), self.lane(self.caller(span))
         if lane == plane or self._is_leaf(span) or span.phase == "send":
             return
         if parent is not None and is_layer_response(span, parent):
@@ -203,16 +245,18 @@ class _Builder:
     def _events(self, span: Span, order: int, *, folded: bool) -> None:
         lane = self.lane(span)
         for event in span.events:
+            # drawn inside its span even if recorded a moment after the span closed
+            at = min(max(event.time_ns, span.start_ns), span.end_ns)
             if event.name == "exception":
                 if folded:
                     continue
                 kind, message = exception_of(span) or ("Exception", "")
                 text = f"raise {kind}" + (f": {message}" if message else "")
-                self._add(Row(event.time_ns, "event", lane, lane, text=text, error=True), order)
+                self._add(Row(at, "event", lane, lane, text=text, error=True), order)
             else:
                 detail = ", ".join(f"{k}={v}" for k, v in event.attributes.items())
                 text = event.name + (f" · {detail}" if detail else "")
-                self._add(Row(event.time_ns, "event", lane, lane, text=text), order)
+                self._add(Row(at, "event", lane, lane, text=text), order)
 
     def _layer_response(self, span: Span, layer: Span, order: int) -> None:
         lane = self.lane(layer)
@@ -225,9 +269,7 @@ class _Builder:
             row.error = code is None or code >= 500
             self._add(row, order)
             return
-        inner = [
-            c for c in self.kids.get(layer.span_id, []) if not is_layer_response(c, layer)
-        ]
+        inner = [c for c in self.kids.get(layer.span_id, []) if not is_layer_response(c, layer)]
         if not inner:
             return
         row.src = self.lane(inner[0])
@@ -258,17 +300,11 @@ class _Builder:
         router = self.lm.find("routing")
         if router is not None and self.lm.is_active(router, t):
             return router
-        for span_id in self.origin_ids:
-            return self.lane(self.by_id[span_id])
+        origin = next(iter(self.origin_ids), None)
+        if origin is not None:
+            return self.lane(self.by_id[origin])
         layers = [i for i, lane in enumerate(self.lm.lanes) if lane.kind == "middleware"]
         return layers[0] if layers else 1
-
-
-def _failed_here(span: Span) -> bool:
-    """The span itself failed (raised, or rejected input), not just passed an error on."""
-    if exception_of(span) is not None:
-        return True
-    return span.status == "error" and span.phase == "validation"
 
 
 def _merge_hops(rows: list[Row]) -> list[Row]:
@@ -284,10 +320,14 @@ def _merge_hops(rows: list[Row]) -> list[Row]:
             prev.end_ns = row.end_ns
             prev.dur_ns = (row.end_ns or row.time_ns) - prev.time_ns
             continue
-        if row.kind == "message" and prev is not None and prev.kind == "hop":
-            if row.dst < prev.dst < row.src:
-                row.src = prev.dst
-                row.via = [v for v in row.via if v < row.src]
+        if (
+            row.kind == "message"
+            and prev is not None
+            and prev.kind == "hop"
+            and row.dst < prev.dst < row.src
+        ):
+            row.src = prev.dst
+            row.via = [v for v in row.via if v < row.src]
         out.append(row)
     for row in out:
         if row.kind == "hop":
@@ -317,9 +357,7 @@ def _merge_returns(rows: list[Row]) -> list[Row]:
             continue
         out.append(row)
     for row in out:
-        if row.kind == "return" and row.count > 1:
-            row.text = f"{row.text or 'return'} (unwind ×{row.count})"
-        elif row.kind == "return" and not row.text:
+        if row.kind == "return" and not row.text:
             row.text = "return"
     return out
 
@@ -332,7 +370,7 @@ def _same_outcome(a: str, b: str) -> bool:
 
 
 def _insert_gaps(rows: list[Row]) -> list[Row]:
-    gaps = [b.time_ns - a.time_ns for a, b in zip(rows, rows[1:], strict=False)]
+    gaps = [b.time_ns - a.time_ns for a, b in pairwise(rows)]
     positive = [g for g in gaps if g > 0]
     if not positive:
         return rows
@@ -356,12 +394,16 @@ def _warnings(trace: Trace) -> list[str]:
     if origin is None or (origin not in names and origin not in classes):
         return []
     at = names.index(origin) if origin in names else classes.index(origin)
-    inner = [short_layer_name(n) for n in names[at + 1 :]]
+    inner = [
+        short_layer_name(name)
+        for name, cls in zip(names[at + 1 :], classes[at + 1 :], strict=True)
+        if cls not in FRAMEWORK_LAYERS
+    ]
     if not inner:
         return []
     code = labels.status_text(trace.status_code).split(" ")[0]
     text = f"{code} came from {origin}, outside {', '.join(inner)}"
-    headers = {k.lower() for k in (trace.response.get("headers") or {})}
+    headers = labels.header_names(trace.response.get("headers"))
     if any("cors" in n.lower() for n in inner) and not any(
         h.startswith("access-control-") for h in headers
     ):
@@ -369,4 +411,4 @@ def _warnings(trace: Trace) -> list[str]:
     return [f"{text}: headers those layers add are missing"]
 
 
-__all__ = ["Flow", "Row", "build_flow", "failed"]
+__all__ = ["Flow", "Row", "build_flow"]

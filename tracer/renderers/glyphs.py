@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NBSP = "\u00a0"
+
 
 @dataclass(frozen=True, slots=True)
 class Glyphs:
@@ -97,8 +99,8 @@ ASCII = Glyphs(
     tick_top="+",
     tick_bottom="+",
     full="#",
-    eighths=("", "|", "|", "[", "[", "#", "#", "#"),
-    right_half="]",
+    eighths=("", "|", "|", "|", "#", "#", "#", "#"),
+    right_half="#",
     right_eighth="|",
     wait="-",
     suspended=".",
@@ -115,7 +117,6 @@ ASCII = Glyphs(
 )
 
 _ASCII_FOR = {
-    "\u00a0": " ",
     "→": "->",
     "←": "<-",
     "⇒": "=>",
@@ -141,7 +142,8 @@ def to_ascii(text: str) -> str:
     """``text`` with known symbols spelled in ASCII and anything else non-ASCII as ``?``."""
     if text.isascii():
         return text
-    return "".join(c if c.isascii() else _ASCII_FOR.get(c, "?") for c in text)
+    # a no-break space survives: the canvas draws it as a space after wrapping
+    return "".join(c if c.isascii() or c == NBSP else _ASCII_FOR.get(c, "?") for c in text)
 
 
 def glyphs_for(ascii: bool) -> Glyphs:

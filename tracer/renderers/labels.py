@@ -13,6 +13,8 @@ from typing import Any
 
 from tracer.model import Span, Trace
 from tracer.processors import error_type, exception_of, response_ns
+from tracer.renderers.glyphs import NBSP
+
 
 def format_duration(ns: int, micro: str = "µ") -> str:
     """Three significant digits at most: ``840ns``, ``4.2µs``, ``842µs``, ``1.15ms``, ``38.5ms``."""
@@ -93,10 +95,10 @@ def byte_size(n: Any) -> str:
         return str(n)
     # no-break spaces: a wrapped label never leaves the unit alone on a line
     if value < 10_000:
-        return f"{value}\u00a0B"
+        return f"{value}{NBSP}B"
     if value < 10_000_000:
-        return f"{value / 1024:.0f}\u00a0KiB"
-    return f"{value / 1024 / 1024:.0f}\u00a0MiB"
+        return f"{value / 1024:.0f}{NBSP}KiB"
+    return f"{value / 1024 / 1024:.0f}{NBSP}MiB"
 
 
 def _fields(value: Any) -> str:
@@ -116,14 +118,9 @@ def _kind_note(span: Span) -> str:
     wait = attrs.get("threadpool.wait_ns")
     if isinstance(wait, int):
         notes.append(f"thread wait {format_duration(wait)}")
-    if attrs.get("dependency.cached"):
+    if attrs.get("dependency.cached") or kind == "cached":
         notes.append("cached")
     return " · ".join(notes)
-
-
-def title(span: Span) -> str:
-    """A short name for lists and trees: the span name, statements shortened."""
-    return span.name
 
 
 def call_label(span: Span, trace: Trace) -> str:
@@ -154,8 +151,9 @@ def call_label(span: Span, trace: Trace) -> str:
         source = attrs.get("validation.source")
         fields = _fields(attrs.get("validation.fields"))
         text = name
-        if name.startswith("validate") and fields:
-            text += f" · {fields}"
+        model = attrs.get("validation.model")
+        if name.startswith("validate") and (model or fields):
+            text += f" · {model or fields}"
         size = attrs.get("body.bytes")
         if size is not None:
             text += f" · {byte_size(size)}"
@@ -205,11 +203,20 @@ def _routing_label(span: Span, trace: Trace) -> str:
     return str(attrs.get("http.route") or span.name)
 
 
+def header_names(headers: Any) -> list[str]:
+    """Lower-cased header names from a dict or a list of ``[name, value]`` pairs."""
+    if isinstance(headers, dict):
+        return [str(k).lower() for k in headers]
+    if isinstance(headers, list | tuple):
+        return [str(p[0]).lower() for p in headers if isinstance(p, list | tuple) and p]
+    return []
+
+
 def send_label(span: Span, trace: Trace) -> str:
     attrs = span.attributes
     if span.name.endswith("start"):
         code = attrs.get("http.response.status_code", trace.status_code)
-        headers = trace.response.get("headers") or {}
+        headers = header_names(trace.response.get("headers"))
         text = status_text(None if code is None else int(code))
         return text + (f" · {len(headers)} headers" if headers else "")
     size = attrs.get("body.bytes")
@@ -234,19 +241,18 @@ def result_label(span: Span, trace: Trace) -> str:
             return f"✗ {errors} error{'s' if errors > 1 else ''}"
         if span.status == "error":
             return "✗ invalid"
-        return "✓ valid" if span.name.startswith("validate") else ""
+        return "valid" if span.name.startswith("validate") else ""
     if span.phase == "db":
         rows = attrs.get("db.rowcount")
         if isinstance(rows, int) and rows >= 0:
-            return f"{rows}\u00a0row{'' if rows == 1 else 's'}"
+            return f"{rows}{NBSP}row{'' if rows == 1 else 's'}"
         return ""
     if span.phase == "serialization":
         size = attrs.get("response.bytes")
         return byte_size(size) if size is not None else ""
-    kind = error_type(span)
-    if kind is not None and not (span.phase == "dependency" and attrs.get("dependency.teardown")):
-        return f"✗ {kind}"
-    return ""
+    propagated = error_type(span)
+    teardown = span.phase == "dependency" and attrs.get("dependency.teardown")
+    return f"✗ {propagated}" if propagated is not None and not teardown else ""
 
 
 def notes(span: Span) -> list[str]:

@@ -9,9 +9,8 @@ widens a gap: it starts right of the arrow and wraps before the right margin.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.measure import Measurement
 from rich.text import Text
 
 from tracer.model import Trace
@@ -19,9 +18,10 @@ from tracer.processors import response_ns
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
 from tracer.renderers.canvas import Canvas, cells, clean, truncate, wrap
+from tracer.renderers.chrome import View, legend_lines, note_lines, title_lines
 from tracer.renderers.flow import Flow, Row, build_flow
-from tracer.renderers.glyphs import Glyphs, glyphs_for
-from tracer.renderers.labels import format_duration, format_offset, header_summary, status_text
+from tracer.renderers.glyphs import NBSP, Glyphs, glyphs_for
+from tracer.renderers.labels import format_duration, format_offset, header_summary
 
 #: below this width pass-through middleware layers share one lane
 FOLD_BELOW = 90
@@ -54,22 +54,10 @@ def _layout(flow: Flow, width: int) -> _Layout:
     return _Layout(width, offset_width, x0, pitch, label_end)
 
 
-class SequenceView:
+class SequenceView(View):
     """A Rich renderable drawing ``trace`` as a sequence diagram at the console width."""
 
-    def __init__(self, trace: Trace, *, width: int | None = None, ascii: bool = False) -> None:
-        self.trace = trace
-        self.width = width
-        self.ascii = ascii
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from self.lines(self.width or options.max_width)
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        width = self.width or options.max_width
-        return Measurement(width, width)
-
-    def lines(self, width: int) -> list[Text]:
+    def lines(self, width: int) -> list[Text | Canvas]:
         flow = build_flow(self.trace)
         layout = _layout(flow, width)
         if width < FOLD_BELOW or layout.pitch < 4:
@@ -95,18 +83,20 @@ class _Drawing:
         self.g = glyphs
         self.ascii = ascii
         self.lane_style = _lane_styles(flow)
+        self.t0 = flow.trace.start_ns
         resp = response_ns(flow.trace)
         total = resp if resp is not None else flow.trace.end_ns - flow.trace.start_ns
         self.hot_ns = max(1, total // 10)
 
-    def lines(self) -> list[Text]:
-        out = [*self._title(), Text(""), *self._names(top=True), self._ticks(top=True)]
+    def lines(self) -> list[Text | Canvas]:
+        out: list[Text | Canvas] = [*self._title(), Text("")]
+        out.extend([*self._names(top=True), self._ticks(top=True)])
         step: int | None = None
         for row in self.flow.rows:
             shown = row.step if row.step is not None and row.step != step else None
             if row.step is not None:
                 step = row.step
-            out.extend(c.to_text() for c in self._row(row, shown))
+            out.extend(self._row(row, shown))
         out.append(self._ticks(top=False))
         out.extend(self._names(top=False))
         out.extend(self._footer())
@@ -117,18 +107,7 @@ class _Drawing:
     def _title(self) -> list[Text]:
         trace = self.flow.trace
         left, right = header_summary(trace)
-        left, right = self._t(left), self._t(right)
-        status = status_text(trace.status_code)
-        line = Text(" ", end="\n")
-        line.append(f" {left} ", theme.TITLE)
-        line.append("  ")
-        line.append(status, theme.status_style(trace.status_code))
-        width = self.lay.width
-        if line.cell_len + 3 + cells(right) <= width:
-            line.append(" " * (width - line.cell_len - cells(right)))
-            line.append(right, theme.MUTED)
-            return [line]
-        return [line, Text(" " + right, theme.MUTED, end="\n")]
+        return title_lines(left, trace.status_code, right, self.lay.width, self.ascii)
 
     def _names(self, *, top: bool) -> list[Text]:
         lanes = self.flow.lanes.lanes
@@ -174,16 +153,18 @@ class _Drawing:
         if self.flow.not_reached:
             items.append(f"{g.unreached} not reached")
         items.append("dur = span duration")
-        out = _flow_items(items, self.lay.width, theme.DIM)
+        out = legend_lines(items, self.lay.width)
         folded = [lane for lane in self.flow.lanes.lanes if len(lane.members) > 1]
         for lane in folded:
             members = f" {g.chevron} ".join(lane.members)
-            out.extend(_wrapped(f"{lane.name} = {members}", self.lay.width, theme.DIM, self.ascii))
+            out.extend(
+                note_lines(f"{lane.name} = {members}", self.lay.width, theme.DIM, self.ascii)
+            )
         if self.flow.not_reached:
             text = f"{g.empty_set} not reached: {', '.join(self.flow.not_reached)}"
-            out.extend(_wrapped(text, self.lay.width, theme.MUTED, self.ascii))
+            out.extend(note_lines(text, self.lay.width, theme.MUTED, self.ascii))
         for warning in self.flow.warnings:
-            out.extend(_wrapped(f"{g.warn} {warning}", self.lay.width, theme.WARN, self.ascii))
+            out.extend(note_lines(f"{g.warn} {warning}", self.lay.width, theme.WARN, self.ascii))
         return out
 
     # -- rows ----------------------------------------------------------------
@@ -213,7 +194,7 @@ class _Drawing:
             return [first]
         if step is not None:
             first.put(1, f"{step:>2}", theme.BADGE)
-        offset = format_offset(row.time_ns - self.flow.trace.start_ns)
+        offset = format_offset(row.time_ns - self.t0)
         first.put(4, f"{offset:>{lay.offset_width}}", theme.MUTED)
         self._lanes(first, row.time_ns)
         label_x = self._arrow(first, row)
@@ -234,18 +215,17 @@ class _Drawing:
             return x_dst + 2
         if row.kind == "call":
             style = self.lane_style[row.dst]
-            mark = g.active
+            # a call that returns on the same row ends in ● (or ✖ when it failed)
+            mark, mark_style = g.active, style
             if row.leaf:
-                mark = g.error if row.error else g.work
+                mark, mark_style = (g.error, theme.ERROR) if row.error else (g.work, style)
+            canvas.put(x_dst, mark, mark_style)
             if row.dst > row.src:  # to the right
                 canvas.put(x_src, g.out_active, style)
-                canvas.put(x_src + 1, g.call * (x_dst - x_src - 2), style)
-                canvas.put(x_dst - 1, g.head_right, style)
-                canvas.put(x_dst, mark, theme.ERROR if row.leaf and row.error else style)
+                canvas.put(x_src + 1, g.call * (x_dst - x_src - 2) + g.head_right, style)
                 return x_dst + 2
             canvas.put(x_dst + 1, g.head_left + g.call * (x_src - x_dst - 2), style)
             canvas.put(x_src, g.back_active, style)
-            canvas.put(x_dst, mark, theme.ERROR if row.leaf and row.error else style)
             return x_src + 2
         # to the left: a return, a message or a hop, maybe relayed through lanes
         if row.kind == "return":
@@ -254,7 +234,7 @@ class _Drawing:
             line = g.call
             style = theme.ERROR if row.error else self.lane_style[row.src]
         stops = sorted({row.dst, *row.via, row.src})
-        for a, b in zip(stops, stops[1:], strict=False):
+        for a, b in pairwise(stops):
             xa, xb = lay.x(a), lay.x(b)
             canvas.put(xa + 1, g.head_left + line * (xb - xa - 2), style)
             canvas.put(xb, g.back_active, style)
@@ -266,16 +246,20 @@ class _Drawing:
         if row.kind == "return":
             text_style = theme.ERROR if row.error else theme.RETURN
         prefix = ("  " * (row.depth - 1) + g.nested) if row.depth else ""
-        pieces: list[tuple[str, str]] = [(prefix, theme.DIM), (self._t(row.text), text_style)]
+        text = row.text
+        if row.kind == "return" and row.count > 1:
+            text += f" (unwind ×{row.count})"
+        pieces: list[tuple[str, str]] = [(prefix, theme.DIM), (self._t(text), text_style)]
         if row.result:
             result_style = theme.ERROR if row.error else theme.MUTED
-            pieces.append((f" {g.result}\u00a0{self._t(row.result)}", result_style))
+            pieces.append((f" {g.result}{NBSP}{self._t(row.result)}", result_style))
         end = self._label_end(row, label_x)
         lines = _styled_wrap(pieces, end - label_x, MAX_LABEL_LINES, g.ellipsis)
         for note in row.notes[:MAX_NOTES]:
             note = self._t(note)
-            lead = "" if note.startswith(g.raised) else f"{g.raised} "
-            note_pieces = [(f"{g.result} " if not lead else lead, theme.ERROR), (note, "red1")]
+            # an error result reads "⇒ ✗ Type: message"; a validation error "✗ loc: msg"
+            lead = f"{g.result} " if note.startswith(g.raised) else f"{g.raised} "
+            note_pieces = [(lead, theme.ERROR), (note, "red1")]
             lines.extend(_styled_wrap(note_pieces, end - label_x, 3, g.ellipsis))
         if len(row.notes) > MAX_NOTES:
             more = f"{g.ellipsis} {len(row.notes) - MAX_NOTES} more"
@@ -285,7 +269,7 @@ class _Drawing:
             canvas = first
             if n:
                 canvas = Canvas(self.lay.width)
-                self._lanes(canvas, row.time_ns if row.kind != "return" else row.time_ns)
+                self._lanes(canvas, row.time_ns)
             x = label_x
             # clear the lane glyphs under the label (and one cell after it)
             for char, style in line:
@@ -348,23 +332,3 @@ def _styled_wrap(
         style = last[-1][1] if last else ""
         last.extend((c, style) for c in ellipsis)
     return lines
-
-
-def _flow_items(items: list[str], width: int, style: str) -> list[Text]:
-    lines: list[Text] = []
-    current = " "
-    for item in items:
-        if cells(current) + cells(item) + 2 > width and current.strip():
-            lines.append(Text(current.rstrip(), style, end="\n"))
-            current = " "
-        current += item + "  "
-    lines.append(Text(current.rstrip(), style, end="\n"))
-    return lines
-
-
-def _wrapped(text: str, width: int, style: str, ascii: bool) -> list[Text]:
-    text = clean(text, ascii)
-    ranges, _ = wrap(text, width - 3, 4)
-    return [
-        Text(("   " if n else " ") + text[a:b], style, end="\n") for n, (a, b) in enumerate(ranges)
-    ]

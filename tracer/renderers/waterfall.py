@@ -12,15 +12,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.measure import Measurement
 from rich.text import Text
 
 from tracer.model import STEP_NAMES, Span, Trace
 from tracer.processors import (
     children_map,
     depths,
-    exception_of,
+    failed_here,
     own_intervals,
     response_ns,
     sorted_spans,
@@ -28,9 +26,10 @@ from tracer.processors import (
 )
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
-from tracer.renderers.canvas import Canvas, cells, clean, truncate, wrap
+from tracer.renderers.canvas import Canvas, cells, clean, truncate
+from tracer.renderers.chrome import View, legend_lines, title_lines
 from tracer.renderers.glyphs import Glyphs, glyphs_for
-from tracer.renderers.labels import format_duration, format_offset, header_summary, status_text
+from tracer.renderers.labels import format_duration, format_offset, header_summary
 
 #: compress the axis after the response when the trace runs this many times longer
 COMPRESS_RATIO = 3.0
@@ -75,20 +74,11 @@ def _axis(trace: Trace, width: int) -> _Axis:
     return _Axis(width, total, total, width)
 
 
-class WaterfallView:
+class WaterfallView(View):
     """A Rich renderable drawing ``trace`` as a waterfall at the console width."""
 
-    def __init__(self, trace: Trace, *, width: int | None = None, ascii: bool = False) -> None:
-        self.trace = trace
-        self.width = width
-        self.ascii = ascii
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from _Waterfall(self.trace, self.width or options.max_width, self.ascii).lines()
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        width = self.width or options.max_width
-        return Measurement(width, width)
+    def lines(self, width: int) -> list[Text | Canvas]:
+        return _Waterfall(self.trace, width, self.ascii).lines()
 
 
 class WaterfallRenderer(TerminalRenderer):
@@ -107,11 +97,15 @@ class _Waterfall:
         self.width = width
         self.ascii = ascii
         self.g: Glyphs = glyphs_for(ascii)
-        self.spans = sorted_spans(trace)
+        self.t0 = trace.start_ns
         self.depth = depths(trace)
+        # chronological, so the waterfall reads as a staircase; names keep the tree indent
+        self.spans = sorted(
+            sorted_spans(trace), key=lambda s: (s.start_ns, self.depth.get(s.span_id, 0))
+        )
         self.kids = children_map(trace)
         names = [self._name(s) for s in self.spans]
-        self.name_width = min(max((cells(n) for n in names), default=8), max(14, width // 4))
+        self.name_width = min(max((cells(n) for n in names), default=8), max(16, width * 3 // 10))
         last = format_offset(trace.end_ns - trace.start_ns)
         self.offset_width = max(5, len(last))
         self.bar_x = 1 + 2 + 1 + self.name_width + 1 + self.offset_width + 1
@@ -135,8 +129,8 @@ class _Waterfall:
     def _col(self, t: int) -> int:
         return min(self.axis.width - 1, int(self.axis.x(t)))
 
-    def lines(self) -> list[Text]:
-        out = [*self._title(), Text(""), *self._header()]
+    def lines(self) -> list[Text | Canvas]:
+        out: list[Text | Canvas] = [*self._title(), Text(""), *self._header()]
         step: int | None = None
         for span in self.spans:
             out.append(self._row(span, span.step if span.step != step else None))
@@ -155,16 +149,7 @@ class _Waterfall:
             right = f"axis: 0–{linear} linear {self.g.axis_break} then compressed to {total}"
         else:
             right = f"axis: 0–{total} linear"
-        right = self._t(right)
-        line = Text(" ", end="\n")
-        line.append(f" {self._t(left)} ", theme.TITLE)
-        line.append("  ")
-        line.append(status_text(self.trace.status_code), theme.status_style(self.trace.status_code))
-        if line.cell_len + 3 + cells(right) <= self.width:
-            line.append(" " * (self.width - line.cell_len - cells(right)))
-            line.append(right, theme.MUTED)
-            return [line]
-        return [line, Text(" " + right, theme.MUTED, end="\n")]
+        return title_lines(left, self.trace.status_code, right, self.width, self.ascii)
 
     def _header(self) -> list[Text]:
         g, axis = self.g, self.axis
@@ -177,46 +162,47 @@ class _Waterfall:
         labels.put(self.width - 3, "dur", "bold")
         x0 = self.bar_x
         ticks.put(x0, g.rule * axis.width, theme.FAINT)
+        end_text = format_duration(axis.total, g.micro)
+        end_x = x0 + axis.width - cells(end_text)
+        labels.put(end_x, end_text, theme.MUTED)
         free = x0
         for t in _ticks(axis.linear_end, axis.linear_cols):
             col = self._col(t) if t < axis.total else axis.width - 1
             ticks.put(x0 + col, g.tick_top, theme.FAINT)
             text = "0" if t == 0 else _tick_label(t, g.micro)
-            if x0 + col >= free and x0 + col + cells(text) < self.bar_x + axis.linear_cols:
+            if x0 + col >= free and x0 + col + cells(text) < end_x - 1:
                 free = labels.put(x0 + col, text, theme.MUTED) + 1
-        end_text = format_duration(axis.total, g.micro)
-        labels.put(x0 + axis.width - cells(end_text), end_text, theme.MUTED)
         ticks.put(x0 + axis.width - 1, g.axis_end, theme.FAINT)
         if axis.broken:
             ticks.put(x0 + axis.break_col, g.axis_break, "bold")
         if self.response_col is not None:
-            ticks.put(x0 + self.response_col, g.response, theme.status_style(self.trace.status_code))
+            ticks.put(
+                x0 + self.response_col, g.response, theme.status_style(self.trace.status_code)
+            )
         return [labels.to_text(), ticks.to_text()]
 
     # -- rows --------------------------------------------------------------------
 
-    def _row(self, span: Span, step: int | None) -> Text:
+    def _row(self, span: Span, step: int | None) -> Canvas:
         g = self.g
         canvas = Canvas(self.width)
         if step is not None:
             canvas.put(1, f"{step:>2}", theme.BADGE)
         color = theme.PHASE[span.phase]
         name = truncate(self._name(span), self.name_width, g.ellipsis)
-        failed = exception_of(span) is not None or (
-            span.status == "error" and span.phase == "validation"
-        )
+        failed = failed_here(span)
         canvas.put(4, name, theme.ERROR if failed else color)
-        offset = format_offset(span.start_ns - self.trace.start_ns)
+        offset = format_offset(span.start_ns - self.t0)
         canvas.put(self.bar_x - 1 - len(offset), offset, theme.MUTED)
         self._bar(canvas, span, theme.ERROR if failed else color)
         dur = format_duration(span.duration_ns, g.micro)
         hot = span.duration_ns >= self.hot_ns
         canvas.put(self.width - cells(dur), dur, theme.HOT if hot else theme.MUTED)
-        return canvas.to_text()
+        return canvas
 
     def _bar(self, canvas: Canvas, span: Span, color: str) -> None:
         g, axis, x0 = self.g, self.axis, self.bar_x
-        base = self.trace.start_ns
+        base = self.t0
         cells_: list[str] = [""] * axis.width
         own = [
             (axis.x(a - base), axis.x(b - base))
@@ -238,6 +224,8 @@ class _Waterfall:
         for event in span.events:
             col = self._col(event.time_ns - base)
             cells_[col] = g.error if event.name == "exception" else g.mark
+        if failed_here(span) and not span.events:
+            cells_[last] = g.error
         if axis.broken:
             cells_[axis.break_col] = g.axis_break
         for col, char in enumerate(cells_):
@@ -263,7 +251,7 @@ class _Waterfall:
         ]
         if self.axis.broken:
             items.append(f"{g.axis_break} axis break")
-        out = _items(items, self.width, theme.DIM)
+        out = legend_lines(items, self.width)
         totals = step_totals(self.trace)
         if not totals:
             return out
@@ -275,6 +263,7 @@ class _Waterfall:
             name = STEP_NAMES.get(step, f"step {step}")
             item = self._t(f"{step} {name} {format_duration(ns, g.micro)}")
             if line.cell_len + cells(item) > self.width and line.cell_len > indent:
+                line.rstrip()
                 out.append(line)
                 line = Text(" " * indent, end="\n")
             line.append(item, theme.HOT if ns == top else theme.MUTED)
@@ -296,7 +285,7 @@ def _cell(col: int, start: float, end: float, own: list[tuple[float, float]], g:
             own_lo, own_hi = min(own_lo, max(a, lo)), max(own_hi, min(b, hi))
     if own_cov >= 7 / 8:
         return g.full
-    if own_cov > 0:
+    if own_cov >= 3 / 16 or (own_cov > 0 and covered <= own_cov + 1e-9):
         if own_hi >= hi - 1e-9 and own_lo > lo + 1e-9:  # own time fills the cell's right side
             return g.right_half if own_cov >= 3 / 8 else g.right_eighth
         return g.eighths[min(7, max(1, round(own_cov * 8)))]
@@ -306,8 +295,8 @@ def _cell(col: int, start: float, end: float, own: list[tuple[float, float]], g:
 
 
 def _ticks(span: int, cols: int) -> list[int]:
-    """Round tick values over ``0..span`` ns, about one per 12 columns."""
-    wanted = max(1, cols // 12)
+    """Round tick values over ``0..span`` ns: about one per 12 columns, at least three."""
+    wanted = max(3, cols // 12)
     raw = span / wanted
     power = 10 ** math.floor(math.log10(max(raw, 1)))
     step = next((m * power for m in (1, 2, 5, 10) if m * power >= raw), 10 * power)
@@ -322,16 +311,4 @@ def _tick_label(ns: int, micro: str) -> str:
     return format_duration(ns, micro)
 
 
-def _items(items: list[str], width: int, style: str) -> list[Text]:
-    lines: list[Text] = []
-    current = " "
-    for item in items:
-        if cells(current) + cells(item) + 2 > width and current.strip():
-            lines.append(Text(current.rstrip(), style, end="\n"))
-            current = " "
-        current += item + "  "
-    lines.append(Text(current.rstrip(), style, end="\n"))
-    return lines
-
-
-__all__ = ["WaterfallRenderer", "WaterfallView", "wrap"]
+__all__ = ["WaterfallRenderer", "WaterfallView"]

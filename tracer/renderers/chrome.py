@@ -1,0 +1,77 @@
+"""What the terminal views share: the Rich renderable shell, title and legend lines."""
+
+from __future__ import annotations
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.text import Text
+
+from tracer.model import Trace
+from tracer.renderers import theme
+from tracer.renderers.canvas import Canvas, cells, clean, wrap
+from tracer.renderers.labels import status_text
+
+#: narrower consoles get this layout, cropped on the right
+MIN_WIDTH = 60
+
+
+class View:
+    """A Rich renderable that lays ``trace`` out at its own width or the console's."""
+
+    def __init__(self, trace: Trace, *, width: int | None = None, ascii: bool = False) -> None:
+        self.trace = trace
+        self.width = width
+        self.ascii = ascii
+
+    def lines(self, width: int) -> list[Text | Canvas]:
+        """The view laid out at ``width`` columns."""
+        raise NotImplementedError
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines(max(MIN_WIDTH, self.width or options.max_width)):
+            if isinstance(line, Canvas):
+                yield from line.segments()
+            else:
+                yield line
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        width = self.width or options.max_width
+        return Measurement(width, width)
+
+
+def title_lines(
+    request: str, status: int | None, right: str, width: int, ascii: bool
+) -> list[Text]:
+    """`` POST /users  201 Created`` with ``right`` flush right (or on its own line)."""
+    right = clean(right, ascii)
+    line = Text(" ", end="\n")
+    line.append(f" {clean(request, ascii)} ", theme.TITLE)
+    line.append("  ")
+    line.append(status_text(status), theme.status_style(status))
+    if line.cell_len + 3 + cells(right) <= width:
+        line.append(" " * (width - line.cell_len - cells(right)))
+        line.append(right, theme.MUTED)
+        return [line]
+    return [line, Text(" " + right, theme.MUTED, end="\n")]
+
+
+def note_lines(text: str, width: int, style: str, ascii: bool) -> list[Text]:
+    """A sentence under a view, wrapped with a hanging indent."""
+    text = clean(text, ascii)
+    ranges, _ = wrap(text, width - 3, 4)
+    return [
+        Text(("   " if n else " ") + text[a:b], style, end="\n") for n, (a, b) in enumerate(ranges)
+    ]
+
+
+def legend_lines(items: list[str], width: int, style: str = theme.DIM) -> list[Text]:
+    """Legend items two spaces apart, wrapped to ``width``."""
+    lines: list[Text] = []
+    current = " "
+    for item in items:
+        if cells(current) + cells(item) + 2 > width and current.strip():
+            lines.append(Text(current.rstrip(), style, end="\n"))
+            current = " "
+        current += item + "  "
+    lines.append(Text(current.rstrip(), style, end="\n"))
+    return lines

@@ -1,0 +1,69 @@
+"""The tree: a compact, plain-text span tree for logs and quick reading.
+
+One line per span in tree order: name, duration, step and phase, and the
+error when the span failed. No colour, no box drawing in ASCII mode.
+"""
+
+from __future__ import annotations
+
+from tracer.model import PHASES, Span, Trace
+from tracer.processors import children_map, error_type, exception_of
+from tracer.renderers.base import Renderer
+from tracer.renderers.canvas import cells, clean
+from tracer.renderers.glyphs import NBSP, Glyphs, glyphs_for
+from tracer.renderers.labels import format_duration, header_summary, notes, status_text
+
+#: names are padded to this many cells at most, so durations line up
+NAME_COLUMN = 56
+PHASE_WIDTH = max(len(p) for p in PHASES)
+
+
+class TreeRenderer(Renderer):
+    """``tree``: an indented span tree with durations and step/phase, plain text."""
+
+    name = "tree"
+    output_file_extension = "txt"
+
+    def render(self, trace: Trace) -> str:
+        g = glyphs_for(self.ascii)
+        left, right = header_summary(trace)
+        head = "  ".join(
+            clean(t, self.ascii) for t in (left, status_text(trace.status_code), right)
+        )
+        lines: list[tuple[str, Span]] = []
+        kids = children_map(trace)
+
+        def walk(span: Span, prefix: str, last: bool, top: bool) -> None:
+            branch = "" if top else (g.last if last else g.branch)
+            lines.append((prefix + branch + clean(span.name, self.ascii), span))
+            below = kids.get(span.span_id, [])
+            inner = prefix if top else prefix + ("   " if last else g.pipe)
+            for i, child in enumerate(below):
+                walk(child, inner, i == len(below) - 1, False)
+
+        for root in kids.get(None, []):
+            walk(root, "", True, True)
+        width = min(NAME_COLUMN, max((cells(text) for text, _ in lines), default=0))
+        out = [head]
+        for text, span in lines:
+            pad = " " * max(0, width - cells(text))
+            dur = format_duration(span.duration_ns, g.micro)
+            line = f"{text}{pad}  {dur:>7}  {span.step:>2} {span.phase}"
+            problem = _problem(span, g)
+            if problem:
+                pad = " " * (PHASE_WIDTH - len(span.phase))
+                line += f"{pad}  {clean(problem, self.ascii)}"
+            out.append(line)
+        return "\n".join(out).replace(NBSP, " ") + "\n"
+
+
+def _problem(span: Span, g: Glyphs) -> str:
+    raised = exception_of(span)
+    if raised is not None:
+        kind, message = raised
+        return f"{g.error} {kind}" + (f": {message}" if message else "")
+    errors = notes(span)
+    if errors:
+        return f"{g.error} " + "; ".join(errors)
+    propagated = error_type(span)
+    return f"{g.raised} {propagated}" if propagated else ""
