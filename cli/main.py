@@ -124,7 +124,9 @@ def trace(
         exchange = drive(load_app(app_spec), spec, repeat)
         trace_ = exchange.trace
         summary = out.response_summary(exchange)
-        (notes if stdout_is_document or output is not None else console).print(summary)
+        (notes if stdout_is_document or output is not None else console).print(
+            summary, soft_wrap=True
+        )
 
     renderable, text = out.render(
         trace_, renderer, export=export, width=width, ascii=ascii_only, color=color
