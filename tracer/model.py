@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Phase = Literal[
     "asgi",
@@ -23,18 +23,7 @@ Phase = Literal[
     "send",
     "background",
 ]
-PHASES: tuple[Phase, ...] = (
-    "asgi",
-    "middleware",
-    "routing",
-    "dependency",
-    "validation",
-    "handler",
-    "db",
-    "serialization",
-    "send",
-    "background",
-)
+PHASES: tuple[Phase, ...] = get_args(Phase)
 Status = Literal["ok", "error", "unset"]
 
 #: The ten steps educators teach, by number (see docs/concepts.md).

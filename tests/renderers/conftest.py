@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.goldens import assert_matches_golden
+
 GOLDEN_DIR = Path(__file__).parent / "golden"
-#: ``UPDATE_GOLDENS=1 pytest tests/renderers`` rewrites the golden files
-UPDATE = os.environ.get("UPDATE_GOLDENS") == "1"
 
 
 @pytest.fixture(autouse=True)
@@ -26,26 +24,6 @@ def golden() -> Callable[[str, str], None]:
     """``golden(name, text)``: compare ``text`` with ``golden/<name>``, diff on mismatch."""
 
     def check(name: str, text: str) -> None:
-        path = GOLDEN_DIR / name
-        if UPDATE:
-            path.parent.mkdir(exist_ok=True)
-            path.write_text(text, encoding="utf-8", newline="\n")
-            return
-        if not path.exists():
-            pytest.fail(f"no golden file {path}: run UPDATE_GOLDENS=1 pytest tests/renderers")
-        expected = path.read_text(encoding="utf-8")
-        if text != expected:
-            diff = "".join(
-                difflib.unified_diff(
-                    expected.splitlines(keepends=True),
-                    text.splitlines(keepends=True),
-                    fromfile=f"golden/{name}",
-                    tofile="rendered",
-                )
-            )
-            pytest.fail(
-                f"{name} differs from its golden file (UPDATE_GOLDENS=1 to accept):\n{diff}",
-                pytrace=False,
-            )
+        assert_matches_golden(GOLDEN_DIR / name, text)
 
     return check

@@ -407,14 +407,19 @@ def _wrap_params(original: Callable[..., Any]) -> Callable[..., Any]:
         except BaseException as exc:
             recorder.finish(handle, exc)
             raise
-        try:
-            _record_errors(handle[1], result[1])
-        except Exception as exc:
-            report("validation hook", exc)
-        recorder.finish(handle)
+        _finish_validation(handle, result)
         return result
 
     return request_params_to_args
+
+
+def _finish_validation(handle: tuple[Recorder, RawSpan, Any], result: Any) -> None:
+    """Record the ``(values, errors)`` a validation function returned and close its span."""
+    try:
+        _record_errors(handle[1], result[1])
+    except Exception as exc:
+        report("validation hook", exc)
+    recorder.finish(handle)
 
 
 def _wrap_body_args(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -443,11 +448,7 @@ def _wrap_body_args(original: Callable[..., Any]) -> Callable[..., Any]:
         except BaseException as exc:
             recorder.finish(handle, exc)
             raise
-        try:
-            _record_errors(handle[1], result[1])
-        except Exception as exc:
-            report("validation hook", exc)
-        recorder.finish(handle)
+        _finish_validation(handle, result)
         return result
 
     return request_body_to_args
