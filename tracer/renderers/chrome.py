@@ -6,10 +6,11 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-from tracer.model import Trace
+from tracer.model import STEP_NAMES, Trace
+from tracer.processors import step_totals
 from tracer.renderers import theme
 from tracer.renderers.canvas import Canvas, cells, clean, wrap
-from tracer.renderers.labels import status_text
+from tracer.renderers.labels import format_duration, status_text
 
 #: narrower consoles get this layout, cropped on the right
 MIN_WIDTH = 60
@@ -75,3 +76,27 @@ def legend_lines(items: list[str], width: int, style: str = theme.DIM) -> list[T
         current += item + "  "
     lines.append(Text(current.rstrip(), style, end="\n"))
     return lines
+
+
+def step_time_lines(trace: Trace, width: int, micro: str, ascii: bool) -> list[Text]:
+    """ "Where the time went": own time per step (children not counted), the top one hot."""
+    totals = step_totals(trace)
+    if not totals:
+        return []
+    top = max(totals.values())
+    lead = "own time by step  "
+    out: list[Text] = []
+    line = Text(" " + lead, theme.MUTED, end="\n")
+    indent = 1 + len(lead)
+    for step, ns in totals.items():
+        name = STEP_NAMES.get(step, f"step {step}")
+        item = clean(f"{step} {name} {format_duration(ns, micro)}", ascii)
+        if line.cell_len + cells(item) > width and line.cell_len > indent:
+            line.rstrip()
+            out.append(line)
+            line = Text(" " * indent, end="\n")
+        line.append(item, theme.HOT if ns == top else theme.MUTED)
+        line.append("  ")
+    line.rstrip()
+    out.append(line)
+    return out

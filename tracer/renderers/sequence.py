@@ -18,7 +18,7 @@ from tracer.processors import response_ns
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
 from tracer.renderers.canvas import Canvas, cells, clean, truncate, wrap
-from tracer.renderers.chrome import View, legend_lines, note_lines, title_lines
+from tracer.renderers.chrome import View, legend_lines, note_lines, step_time_lines, title_lines
 from tracer.renderers.flow import Flow, Row, build_flow
 from tracer.renderers.glyphs import NBSP, Glyphs, glyphs_for
 from tracer.renderers.labels import format_duration, format_offset, header_summary
@@ -165,6 +165,7 @@ class _Drawing:
             out.extend(note_lines(text, self.lay.width, theme.MUTED, self.ascii))
         for warning in self.flow.warnings:
             out.extend(note_lines(f"{g.warn} {warning}", self.lay.width, theme.WARN, self.ascii))
+        out.extend(step_time_lines(self.flow.trace, self.lay.width, g.micro, self.ascii))
         return out
 
     # -- rows ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from tracer.model import PHASES, Span, Trace
 from tracer.processors import children_map, error_type, exception_of
 from tracer.renderers.base import Renderer
 from tracer.renderers.canvas import cells, clean
+from tracer.renderers.chrome import step_time_lines
 from tracer.renderers.glyphs import NBSP, Glyphs, glyphs_for
 from tracer.renderers.labels import format_duration, header_summary, notes, status_text
 
@@ -54,6 +55,8 @@ class TreeRenderer(Renderer):
                 pad = " " * (PHASE_WIDTH - len(span.phase))
                 line += f"{pad}  {clean(problem, self.ascii)}"
             out.append(line)
+        width = self.width or 100
+        out.extend(t.plain for t in step_time_lines(trace, width, g.micro, self.ascii))
         return "\n".join(out).replace(NBSP, " ") + "\n"
 
 

@@ -27,7 +27,7 @@ from tracer.processors import (
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
 from tracer.renderers.canvas import Canvas, cells, clean, truncate
-from tracer.renderers.chrome import View, legend_lines, title_lines
+from tracer.renderers.chrome import View, legend_lines, step_time_lines, title_lines
 from tracer.renderers.glyphs import Glyphs, glyphs_for
 from tracer.renderers.labels import format_duration, format_offset, header_summary
 
@@ -252,9 +252,8 @@ class _Waterfall:
         if self.axis.broken:
             items.append(f"{g.axis_break} axis break")
         out = legend_lines(items, self.width)
-        totals = step_totals(self.trace)
-        if not totals:
-            return out
+        out.extend(step_time_lines(self.trace, self.width, g.micro, self.ascii))
+        return out
         top = max(totals.values())
         lead = "own time by step  "
         line = Text(" " + lead, theme.MUTED, end="\n")
