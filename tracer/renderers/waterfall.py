@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from tracer.model import STEP_NAMES, Span, Trace
+from tracer.model import Span, Trace
 from tracer.processors import (
     children_map,
     depths,
@@ -22,7 +22,6 @@ from tracer.processors import (
     own_intervals,
     response_ns,
     sorted_spans,
-    step_totals,
 )
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
@@ -253,22 +252,6 @@ class _Waterfall:
             items.append(f"{g.axis_break} axis break")
         out = legend_lines(items, self.width)
         out.extend(step_time_lines(self.trace, self.width, g.micro, self.ascii))
-        return out
-        top = max(totals.values())
-        lead = "own time by step  "
-        line = Text(" " + lead, theme.MUTED, end="\n")
-        indent = 1 + len(lead)
-        for step, ns in totals.items():
-            name = STEP_NAMES.get(step, f"step {step}")
-            item = self._t(f"{step} {name} {format_duration(ns, g.micro)}")
-            if line.cell_len + cells(item) > self.width and line.cell_len > indent:
-                line.rstrip()
-                out.append(line)
-                line = Text(" " * indent, end="\n")
-            line.append(item, theme.HOT if ns == top else theme.MUTED)
-            line.append("  ")
-        line.rstrip()
-        out.append(line)
         return out
 
 
