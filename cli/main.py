@@ -85,6 +85,21 @@ def trace(
             help="Send N times, show the last (warm) trace.",
         ),
     ] = 1,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Teach: what each of the ten steps did in this request."),
+    ] = False,
+    step_by_step: Annotated[
+        bool,
+        typer.Option("--step", help="Reveal the diagram one step at a time (a key advances)."),
+    ] = False,
+    cold: Annotated[
+        bool,
+        typer.Option(
+            "--cold",
+            help="Skip the untraced warm-up request, to see the app's first-request costs.",
+        ),
+    ] = False,
     load: Annotated[
         Path | None,
         typer.Option(
@@ -121,21 +136,32 @@ def trace(
         from cli.loading import load_app
 
         spec = parse_request(method, path, json_body, data, header or [])
-        exchange = drive(load_app(app_spec), spec, repeat)
+        exchange = drive(load_app(app_spec), spec, repeat, warm=not cold)
         trace_ = exchange.trace
         summary = out.response_summary(exchange)
         (notes if stdout_is_document or output is not None else console).print(
             summary, soft_wrap=True
         )
 
+    explain = explain or step_by_step
     renderable, text = out.render(
-        trace_, renderer, export=export, width=width, ascii=ascii_only, color=color
+        trace_,
+        renderer,
+        export=export,
+        width=width,
+        ascii=ascii_only,
+        color=color,
+        explain=explain,
     )
     if output is not None:
         out.write_atomically(output, text if text is not None else "")
         notes.print(f"wrote {renderer}{f' ({export})' if export else ''} to {output}")
     elif renderable is not None:
-        console.print(renderable)
+        if step_by_step:
+            out.reveal(console, renderable)
+        else:
+            console.print(renderable)
+        console.print(out.findings(trace_, width=width, ascii=ascii_only))
     else:
         sys.stdout.write(text if text is not None and text.endswith("\n") else f"{text}\n")
 
@@ -174,10 +200,33 @@ def _load_trace(path: Path) -> object:
         raise CLIError(f"{path} is not a trace: {exc}") from exc
 
 
+#: ``trace-request NAME ...`` runs a subcommand; anything else is ``METHOD PATH``
+SUBCOMMANDS = ("tour",)
+
+
+def _subcommand_app(name: str) -> typer.Typer:
+    from cli.tour import tour
+
+    sub = typer.Typer(
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        rich_markup_mode=None,
+    )
+    sub.command(name)({"tour": tour}[name])
+    return sub
+
+
 def run() -> None:
     """Console-script entry point: one-line errors, no tracebacks."""
     try:
-        app(standalone_mode=False)
+        if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
+            name = sys.argv[1]
+            _subcommand_app(name)(
+                sys.argv[2:], prog_name=f"trace-request {name}", standalone_mode=False
+            )
+        else:
+            app(standalone_mode=False)
     except CLIError as exc:
         print(f"trace-request: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None

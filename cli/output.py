@@ -78,13 +78,18 @@ def render(
     width: int | None,
     ascii: bool,
     color: bool,
+    explain: bool = False,
 ) -> tuple[Any, str | None]:
     """A Rich renderable for the terminal, or the finished text for a file/machine format."""
+    from tracer.renderers import SequenceRenderer, get_renderer
     from tracer.renderers import export as export_renderable
-    from tracer.renderers import get_renderer
     from tracer.renderers.labels import request_line, status_text
 
-    renderer = get_renderer(fmt)(width=width, ascii=ascii, color=color)
+    renderer = (
+        SequenceRenderer(width=width, ascii=ascii, color=color, explain=True)
+        if explain and fmt == "sequence"
+        else get_renderer(fmt)(width=width, ascii=ascii, color=color)
+    )
     renderable_of = getattr(renderer, "renderable", None)
     if export is not None and renderable_of is not None:
         title = f"{request_line(trace)} → {status_text(trace.status_code)}"
@@ -138,3 +143,34 @@ def make_console(*, stderr: bool = False, color: bool = True, width: int | None 
         soft_wrap=False,
         file=sys.stderr if stderr else sys.stdout,
     )
+
+
+def findings(trace: Any, *, width: int | None, ascii: bool) -> Any:
+    """The diagnostics for ``trace`` as a renderable (empty when nothing was found)."""
+    from tracer.diagnostics import diagnose
+    from tracer.renderers.findings import FindingsView
+
+    return FindingsView(diagnose(trace), width=width, ascii=ascii)
+
+
+def reveal(console: Any, view: Any) -> None:
+    """Print a sequence view one step group at a time; a key advances, ``q`` shows the rest.
+
+    Without an interactive terminal there is no one to press a key: print it all.
+    """
+    import click
+
+    from tracer.renderers.chrome import Lines
+
+    width = view.width or console.width
+    pages = view.pages(width) if hasattr(view, "pages") else [[view]]
+    interactive = sys.stdin.isatty() and console.is_terminal
+    for index, page in enumerate(pages):
+        console.print(Lines(page))
+        last = index == len(pages) - 1
+        if interactive and not last and index > 0:
+            console.print("[dim]  … any key: next step · q: the rest[/dim]", end="\r")
+            key = click.getchar()
+            console.print(" " * 40, end="\r")
+            if key.lower() == "q":
+                interactive = False

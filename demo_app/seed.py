@@ -11,6 +11,7 @@ from demo_app.security import hash_password
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-pass-123"
 USER_EMAIL = "grace@example.com"
+THIRD_EMAIL = "alan@example.com"
 USER_PASSWORD = "grace-pass-123"
 
 # (owner e-mail, name, description, price in cents)
@@ -23,6 +24,7 @@ _ITEMS = [
     (USER_EMAIL, "Coffee mug", "Large mug that says 'It's always a bug'", 1500),
     (USER_EMAIL, "Headphones", "Noise-cancelling headphones for focus time", 19900),
     (USER_EMAIL, "Plant", "A small cactus that survives being ignored", 900),
+    (THIRD_EMAIL, "Chalkboard", "For drawing state machines", 3900),
 ]
 
 
@@ -41,8 +43,10 @@ async def seed_demo_data(sessionmaker: async_sessionmaker[AsyncSession]) -> None
             email=ADMIN_EMAIL, password_hash=_seed_password_hash(ADMIN_PASSWORD), is_admin=True
         )
         grace = User(email=USER_EMAIL, password_hash=_seed_password_hash(USER_PASSWORD))
-        owners = {ADMIN_EMAIL: admin, USER_EMAIL: grace}
-        session.add_all([admin, grace])
+        # a third user, so the N+1 example issues as many queries as a real page would
+        alan = User(email=THIRD_EMAIL, password_hash=_seed_password_hash(USER_PASSWORD))
+        owners = {ADMIN_EMAIL: admin, USER_EMAIL: grace, THIRD_EMAIL: alan}
+        session.add_all([admin, grace, alan])
         session.add_all(
             Item(name=name, description=description, price_cents=price, owner=owners[owner])
             for owner, name, description, price in _ITEMS

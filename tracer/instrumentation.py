@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from tracer.hooks import database, framework
+from tracer.hooks import database, framework, gc_pauses
 from tracer.hooks.asgi import _headers, wrap_stack
 from tracer.hooks.patching import Patcher
 from tracer.model import Trace
@@ -39,6 +39,7 @@ def _install_hooks() -> None:
     with _lock:
         if _installed == 0:
             framework.install(_patcher)
+            gc_pauses.install()
             try:
                 _db_hooks.install(_patcher)
             except ImportError:
@@ -51,6 +52,7 @@ def _uninstall_hooks() -> None:
     with _lock:
         _installed -= 1
         if _installed == 0:
+            gc_pauses.uninstall()
             _db_hooks.uninstall()
             _patcher.restore()
 

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from demo_app.db import DbSession, SessionMaker, get_sessionmaker
 from demo_app.dependencies import CurrentUser, PaginationDep
@@ -31,7 +32,9 @@ async def create_user(
     """Register a user and queue a welcome e-mail; 409 if the e-mail is already registered."""
     if await db.scalar(select(User.id).where(User.email == payload.email)) is not None:
         raise _email_taken()
-    user = User(email=payload.email, password_hash=hash_password(payload.password))
+    # PBKDF2 is CPU-bound on purpose: run it in the threadpool so it does not hold the event loop
+    password_hash = await run_in_threadpool(hash_password, payload.password)
+    user = User(email=payload.email, password_hash=password_hash)
     db.add(user)
     try:
         # Commit here, not in get_db: its teardown runs only after the response is sent.

@@ -64,7 +64,9 @@ def test_json_round_trips_to_the_same_diagram(tmp_path: Path) -> None:
     expected = get_renderer("sequence")(width=100, color=False).render(trace)
     code, out, _ = invoke("--load", str(saved), "--no-color", "--width", "100")
     assert code == 0
-    assert out.rstrip("\n") == expected.rstrip("\n")
+    # the same diagram, then the findings the CLI prints under it
+    assert out.startswith(expected.rstrip("\n"))
+    assert "422 from validation (query)" in out[len(expected.rstrip()) :]
 
 
 @pytest.mark.parametrize(
@@ -186,3 +188,82 @@ def test_installed_console_script_end_to_end(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert bad.stderr.startswith("trace-request: error: --json is not valid JSON")
     assert "Traceback" not in bad.stderr
+
+
+def test_explain_numbers_and_explains_every_step() -> None:
+    code, out, _ = invoke(
+        "POST", "/users", "--json", SIGNUP, "--explain", "--no-color", "--width", "120"
+    )
+    assert code == 0
+    for step, role in [
+        (1, "ASGI"),
+        (4, "Depends: per-request resources"),
+        (5, "Pydantic in"),
+        (7, "Pydantic out"),
+        (10, "background"),
+    ]:
+        assert f"{step} · {role}" in out
+    words = " ".join(out.split())  # explanations wrap at the width
+    assert "get_db ran up to its `yield`" in words
+    assert "send_welcome_email ran after the 201 was sent" in words
+
+
+def test_explain_says_why_a_step_did_not_happen() -> None:
+    code, out, _ = invoke("GET", "/search?q=p", "--explain", "--no-color", "--width", "100")
+    assert code == 0
+    assert "steps that did not happen" in out
+    words = " ".join(out.split())
+    assert "no background tasks: the handler never ran" in words
+    assert "422 from validation (query)" in words
+
+
+def test_step_by_step_without_a_terminal_prints_everything() -> None:
+    code, stepped, _ = invoke("GET", "/users/1", "--step", "--no-color", "--width", "100")
+    assert code == 0
+    assert "own time by step" in stepped
+    assert "1 · ASGI" in stepped
+
+
+def test_findings_are_printed_under_the_diagram_and_in_json() -> None:
+    code, out, _ = invoke("GET", "/slow/blocking", "--no-color", "--width", "100")
+    assert code == 0
+    assert "held the event loop" in out
+    assert out.index("held the event loop") > out.index("own time by step")
+    code, out, _ = invoke("GET", "/slow/blocking", "--format", "json")
+    analysis = json.loads(out)["analysis"]
+    assert [f["code"] for f in analysis["findings"]] == ["event_loop_blocked"]
+    assert set(analysis["time_by_step_ns"]) <= {str(n) for n in range(1, 11)}
+    assert [s["step"] for s in analysis["steps"]] == list(range(1, 11))
+
+
+def test_warm_up_is_untraced_and_cold_keeps_first_request_costs() -> None:
+    code, out, _ = invoke("GET", "/health", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["request"]["path"] == "/health"
+    code, out, _ = invoke("GET", "/health", "--format", "json", "--cold")
+    assert code == 0
+    assert json.loads(out)["request"]["path"] == "/health"
+
+
+def test_tour_runs_end_to_end_with_no_arguments() -> None:
+    script = _console_script()
+    result = subprocess.run(
+        [script, "tour", "--no-color", "--width", "100"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = result.stdout
+    for status in (
+        "201 Created",
+        "422 Unprocessable",
+        "409 Conflict",
+        "401 Unauthorized",
+        "404 Not Found",
+        "500 Internal Server Error",
+    ):
+        assert status in text
+    assert "held the event loop" in text
+    assert "N+1 queries" in text
+    assert text.count("steps that did not happen") >= 3

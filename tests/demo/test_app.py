@@ -27,8 +27,9 @@ def test_each_app_gets_its_own_database() -> None:
             assert [u["email"] for u in second.get("/users").json()] == [
                 "admin@example.com",
                 "grace@example.com",
+                "alan@example.com",
             ]
-        assert len(first.get("/users").json()) == 3
+        assert len(first.get("/users").json()) == 4
 
 
 def test_lifespan_stores_and_disposes_the_engine(app: FastAPI) -> None:
@@ -55,7 +56,12 @@ def test_database_url_from_env_persists_across_restarts(
         emails = [u["email"] for u in client.get("/users").json()]
 
     # The user survived the restart, and the seed ran only once.
-    assert emails == ["admin@example.com", "grace@example.com", "ada@example.com"]
+    assert emails == [
+        "admin@example.com",
+        "grace@example.com",
+        "alan@example.com",
+        "ada@example.com",
+    ]
     assert (tmp_path / "demo.db").exists()
 
 

@@ -116,7 +116,7 @@ def test_admin_stats_for_admin(client: TestClient) -> None:
     response = client.get("/admin/stats", headers=headers)
 
     assert response.status_code == 200
-    assert response.json() == {"users": 2, "admins": 1, "items": 8, "outbox": 0}
+    assert response.json() == {"users": 3, "admins": 1, "items": 9, "outbox": 0}
 
 
 def test_admin_stats_count_new_users_and_emails(
@@ -126,7 +126,7 @@ def test_admin_stats_count_new_users_and_emails(
 
     response = client.get("/admin/stats", headers=admin_headers)
 
-    assert response.json() == {"users": 3, "admins": 1, "items": 8, "outbox": 1}
+    assert response.json() == {"users": 4, "admins": 1, "items": 9, "outbox": 1}
 
 
 @pytest.mark.parametrize("path", ["/admin/stats", "/admin/outbox"])

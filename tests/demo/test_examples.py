@@ -1,4 +1,8 @@
-"""The teaching endpoints: sync, streaming, N+1, blocking vs async sleep, boom, health."""
+"""The teaching endpoints: sync, streaming, N+1, blocking vs async sleep, boom, health.
+
+Plus the ``/examples/*`` ones the diagnostics teach with: a leaky response, a
+failing background task, slow serialisation, an exhausted pool, a starved threadpool.
+"""
 
 import pytest
 from fastapi import FastAPI
@@ -24,6 +28,13 @@ USERS_WITH_ITEMS = [
             {"id": 6, "name": "Coffee mug"},
             {"id": 7, "name": "Headphones"},
             {"id": 8, "name": "Plant"},
+        ],
+    },
+    {
+        "id": 3,
+        "email": "alan@example.com",
+        "items": [
+            {"id": 9, "name": "Chalkboard"},
         ],
     },
 ]
@@ -88,7 +99,7 @@ def test_n_plus_one_issues_a_query_per_user(app: FastAPI, client: TestClient) ->
     finally:
         event.remove(sync_engine, "before_cursor_execute", record)
 
-    assert (n_plus_one, eager) == (1 + 2, 2)
+    assert (n_plus_one, eager) == (1 + 3, 2)
 
 
 @pytest.mark.parametrize(("path", "blocked"), [("/slow/blocking", True), ("/slow/async", False)])
@@ -120,3 +131,60 @@ def test_health(client: TestClient) -> None:
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_leaky_user_sends_the_password_hash(client: TestClient) -> None:
+    response = client.get("/examples/leaky-user/1")
+
+    assert response.status_code == 200
+    body = response.json()
+    # the point of the example: no response_model, so every column goes out
+    assert sorted(body) == ["created_at", "email", "id", "is_admin", "password_hash"]
+    assert body["password_hash"].startswith("pbkdf2_sha256$")
+    assert "password_hash" not in client.get("/users/1").json()
+
+
+def test_leaky_user_unknown_id_is_404(client: TestClient) -> None:
+    assert client.get("/examples/leaky-user/999").status_code == 404
+
+
+def test_failing_task_answers_202_then_the_task_raises(app: FastAPI) -> None:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/examples/failing-task")
+
+    assert response.status_code == 202
+    assert response.json() == {"queued": True}
+
+
+def test_failing_task_error_surfaces_in_the_default_client(client: TestClient) -> None:
+    with pytest.raises(ConnectionError, match="mail server refused"):
+        client.post("/examples/failing-task")
+
+
+def test_slow_serialization_returns_every_row(client: TestClient) -> None:
+    response = client.get("/examples/slow-serialization")
+
+    assert response.status_code == 200
+    rows = response.json()
+    assert len(rows) == 250
+    assert rows[:2] == [{"sku": 0, "price": "0.00"}, {"sku": 1, "price": "1.00"}]
+
+
+def test_pool_exhausted_waits_then_answers(client: TestClient) -> None:
+    response = client.get("/examples/pool-exhausted")
+
+    assert response.status_code == 200
+    assert response.json() == {"value": 1}
+
+
+def test_threadpool_starved_answers_once_a_thread_frees_up(client: TestClient) -> None:
+    for _ in range(2):  # the borrowed threads are given back: a second call works too
+        response = client.get("/examples/threadpool-starved")
+        assert response.status_code == 200
+        assert response.json() == {"slept_ms": 0, "blocked_event_loop": False}
+
+
+def test_teaching_endpoints_stay_out_of_the_openapi_schema(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+
+    assert not [path for path in paths if path.startswith("/examples/")]

@@ -11,7 +11,7 @@ def test_list_items(client: TestClient) -> None:
 
     assert response.status_code == 200
     items = response.json()
-    assert [item["id"] for item in items] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [item["id"] for item in items] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert all(set(item) == ITEM_KEYS for item in items)
     assert items[0] == {
         "id": 1,
@@ -25,7 +25,7 @@ def test_list_items(client: TestClient) -> None:
 def test_list_items_pagination(client: TestClient) -> None:
     response = client.get("/items", params={"offset": 6, "limit": 5})
 
-    assert [item["name"] for item in response.json()] == ["Headphones", "Plant"]
+    assert [item["name"] for item in response.json()] == ["Headphones", "Plant", "Chalkboard"]
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}])

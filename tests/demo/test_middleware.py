@@ -16,7 +16,7 @@ def test_large_response_is_gzipped(client: TestClient) -> None:
     assert "Accept-Encoding" in response.headers["vary"]
     assert int(response.headers["content-length"]) < len(response.content)
     assert len(response.content) > 500
-    assert len(response.json()) == 8  # httpx decompressed it
+    assert len(response.json()) == 9  # httpx decompressed it
 
 
 def test_small_response_is_not_gzipped(client: TestClient) -> None:
@@ -29,7 +29,7 @@ def test_no_gzip_unless_the_client_accepts_it(client: TestClient) -> None:
     response = client.get("/items", headers={"Accept-Encoding": "identity"})
 
     assert "content-encoding" not in response.headers
-    assert len(response.json()) == 8
+    assert len(response.json()) == 9
 
 
 def test_request_id_is_generated(client: TestClient) -> None:

@@ -104,10 +104,12 @@ def test_search_pages(client: TestClient) -> None:
     first = client.get("/search", params={"q": "example", "size": 1})
     second = client.get("/search", params={"q": "example", "size": 1, "page": 2})
     third = client.get("/search", params={"q": "example", "size": 1, "page": 3})
+    fourth = client.get("/search", params={"q": "example", "size": 1, "page": 4})
 
     assert first.json()["results"] == [{"kind": "user", "id": 1, "label": "admin@example.com"}]
     assert second.json()["results"] == [{"kind": "user", "id": 2, "label": "grace@example.com"}]
-    assert third.json() == {"q": "example", "page": 3, "size": 1, "results": []}
+    assert third.json()["results"] == [{"kind": "user", "id": 3, "label": "alan@example.com"}]
+    assert fourth.json() == {"q": "example", "page": 4, "size": 1, "results": []}
 
 
 def test_like_wildcards_are_literal(client: TestClient) -> None:

@@ -14,7 +14,7 @@ def test_create_user_returns_201_without_the_password(client: TestClient) -> Non
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"id", "email", "created_at"}
-    assert body["id"] == 3  # after the two seeded users
+    assert body["id"] == 4  # after the three seeded users
     assert body["email"] == "ada@example.com"
     created_at = datetime.fromisoformat(body["created_at"].replace("Z", "+00:00"))
     assert created_at.tzinfo is not None
@@ -155,6 +155,7 @@ def test_list_users_defaults(client: TestClient) -> None:
     assert [(u["id"], u["email"]) for u in users] == [
         (1, "admin@example.com"),
         (2, "grace@example.com"),
+        (3, "alan@example.com"),
     ]
     assert all(set(u) == {"id", "email", "created_at"} for u in users)
 
@@ -163,11 +164,12 @@ def test_list_users_pagination(client: TestClient) -> None:
     for n in range(3):
         client.post("/users", json={"email": f"user{n}@example.com", "password": "12345678"})
 
-    page = client.get("/users", params={"offset": 1, "limit": 2})
+    # 3 seeded + 3 created: a page that straddles the seeded and the created users
+    page = client.get("/users", params={"offset": 2, "limit": 2})
 
     assert page.status_code == 200
-    assert [u["email"] for u in page.json()] == ["grace@example.com", "user0@example.com"]
-    assert client.get("/users", params={"offset": 5}).json() == []
+    assert [u["email"] for u in page.json()] == ["alan@example.com", "user0@example.com"]
+    assert client.get("/users", params={"offset": 6}).json() == []
 
 
 @pytest.mark.parametrize(

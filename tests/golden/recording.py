@@ -1,13 +1,14 @@
 """Recording real demo traces under a fake clock, so renderings are identical on every run.
 
 The app, its middleware, database and hooks are all real; only the clock the
-recorder reads is replaced (each reading advances it by 10 µs), and span ids
-are renumbered in start order.
+recorder reads is replaced (each reading advances it by 10 µs), span ids are
+renumbered in start order, and the garbage collector is paused while recording.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from typing import Any
 
@@ -43,11 +44,15 @@ def record(name: str) -> Trace:
     method, path, kwargs = SCENARIOS[name]
     fake = clock.FakeClock()
     clock.install(fake, fake)
+    # when a collection lands depends on the whole test process: keep it out of goldens
+    gc.collect()
+    gc.disable()
     previous = os.environ.get("DEMO_DATABASE_URL")
     os.environ.pop("DEMO_DATABASE_URL", None)
     try:
         trace = asyncio.run(_record(method, path, dict(kwargs)))
     finally:
+        gc.enable()
         clock.reset()
         if previous is not None:
             os.environ["DEMO_DATABASE_URL"] = previous

@@ -60,3 +60,13 @@ def test_json_round_trip_renders_the_same(scenario: str) -> None:
     assert again.to_dict() == trace.to_dict()
     sequence = get_renderer("sequence")(width=100, color=False)
     assert sequence.render(again) == sequence.render(trace)
+
+
+@pytest.mark.parametrize("scenario", ["post_users_201", "search_422", "boom_500"])
+def test_explained_sequence(scenario: str) -> None:
+    from tracer.renderers import SequenceRenderer
+
+    renderer = SequenceRenderer(width=100, color=False, explain=True)
+    assert_matches_golden(
+        GOLDEN / f"{scenario}.sequence.100.explain.txt", renderer.render(recorded(scenario))
+    )

@@ -123,3 +123,38 @@ async def test_loop_hold_separates_blocking_sleep_from_awaiting() -> None:
     assert find(bad, "blocking").attributes["loop.max_hold_ns"] >= 30_000_000
     assert find(good, "awaiting").attributes["loop.max_hold_ns"] < 10_000_000
     assert find(good, "awaiting").duration_ns >= 30_000_000
+
+
+async def test_unfiltered_response_records_field_names_never_values() -> None:
+    app = FastAPI()
+
+    @app.get("/leaky")
+    async def leaky():  # type: ignore[no-untyped-def]  # no return annotation: no response_model
+        return {"id": 1, "email": "a@example.com", "password_hash": "pbkdf2$secret-hash"}
+
+    _, trace = await request(app, "GET", "/leaky")
+    encoder = find(trace, "jsonable_encoder")
+    assert encoder.attributes["response.fields"] == ["email", "id", "password_hash"]
+    assert find(trace, "leaky").attributes["handler.returned_kind"] == "dict"
+    assert "secret-hash" not in trace.to_json()
+
+
+async def test_a_full_garbage_collection_inside_the_request_is_recorded() -> None:
+    import gc
+
+    app = FastAPI()
+
+    @app.get("/collect")
+    async def collect() -> dict[str, int]:
+        garbage = [[i] for i in range(200_000)]  # enough objects for a measurable pass
+        del garbage
+        return {"collected": gc.collect(2)}
+
+    _, trace = await request(app, "GET", "/collect")
+    full = [
+        e
+        for e in find(trace, "collect").events
+        if e.name == "gc" and e.attributes["gc.generation"] == 2
+    ]
+    assert full, "the explicit gc.collect(2) inside the handler was not recorded"
+    assert full[0].attributes["gc.pause_ns"] >= 500_000

@@ -30,6 +30,9 @@ from tracer.recorder import RawSpan, Recorder
 from tracer.safety import report
 from tracer.types import Message, Receive, Scope, Send
 
+#: Set while a threadpool call is already timed by a FastAPI-level hook (no second span).
+_timed_here: ContextVar[bool] = ContextVar("trace_request_threadpool_timed", default=False)
+
 #: The dependency whose own call is running in the caller's frame right now.
 _pending: ContextVar[RawSpan | None] = ContextVar("trace_request_pending_dep", default=None)
 
@@ -54,6 +57,9 @@ def install(patcher: Patcher) -> None:
     patcher.patch(requests.Request, "json", _wrap_json, phase="validation (JSON parse)")
     patcher.patch(responses.JSONResponse, "render", _wrap_render, phase="serialization")
     patcher.patch(background.BackgroundTask, "__call__", _wrap_background, phase="background")
+    import anyio.to_thread
+
+    patcher.patch(anyio.to_thread, "run_sync", _wrap_to_thread, phase="threadpool (app code)")
     try:
         import fastapi.dependencies.utils as dep_utils
     except ImportError:  # pragma: no cover - every supported version has it
@@ -373,11 +379,14 @@ def _wrap_dep_threadpool(original: Callable[..., Any]) -> Callable[..., Any]:
             return await original(func, *args, **kwargs)
         queued = clock.now_ns()
         started = [queued]
+        token = _timed_here.set(True)
         try:
             result = await original(_timed_call(func, args, kwargs, started))
         except BaseException as exc:
             _settle(exc, {"dependency.kind": "sync", "threadpool.wait_ns": started[0] - queued})
             raise
+        finally:
+            _timed_here.reset(token)
         _settle(None, {"dependency.kind": "sync", "threadpool.wait_ns": started[0] - queued})
         return result
 
@@ -518,6 +527,7 @@ def _wrap_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
             recorder.finish(handle, exc)
             raise
         _quietly(handle[1].set, "handler.returned", type(result).__name__)
+        _quietly(handle[1].set, "handler.returned_kind", returned_kind(result))
         recorder.finish(handle)
         return result
 
@@ -531,9 +541,11 @@ def _wrap_threadpool(original: Callable[..., Any]) -> Callable[..., Any]:
             return await original(func, *args, **kwargs)
         queued = clock.now_ns()
         started = [queued]
+        token = _timed_here.set(True)
         try:
             return await original(_timed_call(func, args, kwargs, started))
         finally:
+            _timed_here.reset(token)
             try:
                 wait = rec.open("threadpool wait", "handler", 6, recorder.parent.get(), queued)
                 wait.end = started[0]
@@ -546,6 +558,45 @@ def _wrap_threadpool(original: Callable[..., Any]) -> Callable[..., Any]:
                 report("threadpool hook", exc)
 
     return run_in_threadpool
+
+
+def _wrap_to_thread(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``anyio.to_thread.run_sync``: threadpool work the app starts itself
+    (``run_in_threadpool(hash_password, ...)``), however it imported the helper."""
+
+    async def run_sync(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        rec = recorder.current.get()
+        if (
+            rec is None
+            or _timed_here.get()
+            or getattr(func, "__module__", None) == "starlette.concurrency"  # stream chunks
+        ):
+            return await original(func, *args, **kwargs)
+        handle = None
+        queued = clock.now_ns()
+        started = [queued]
+        try:
+            handle = recorder.start(f"threadpool {call_name(func)}", "handler", 6)
+            if handle is not None:
+                owner = rec.spans[handle[1].parent] if handle[1].parent >= 0 else None
+                if owner is not None:
+                    handle[1].phase, handle[1].step = owner.phase, owner.step
+                handle[1].set("code.function", call_name(func))
+        except Exception as exc:
+            report("threadpool hook", exc)
+        if handle is None:
+            return await original(func, *args, **kwargs)
+        try:
+            result = await original(_timed_call(func, args, {}, started), **kwargs)
+        except BaseException as exc:
+            _quietly(handle[1].set, "threadpool.wait_ns", started[0] - queued)
+            recorder.finish(handle, exc)
+            raise
+        _quietly(handle[1].set, "threadpool.wait_ns", started[0] - queued)
+        recorder.finish(handle)
+        return result
+
+    return run_sync
 
 
 def _wrap_serialize(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -570,10 +621,44 @@ def _wrap_serialize(original: Callable[..., Any]) -> Callable[..., Any]:
         except BaseException as exc:
             recorder.finish(handle, exc)
             raise
+        if kwargs.get("field") is None:  # no response_model: nothing filtered the fields
+            _quietly(_record_fields, handle[1], result)
         recorder.finish(handle)
         return result
 
     return serialize_response
+
+
+MAX_FIELDS = 50
+
+
+def _record_fields(span: RawSpan, encoded: Any) -> None:
+    """Top-level field names of an unfiltered response (names only, never values)."""
+    sample = encoded[0] if isinstance(encoded, list) and encoded else encoded
+    if isinstance(sample, dict):
+        names = sorted(str(key) for key in sample)
+        span.set("response.fields", names[:MAX_FIELDS])
+        if len(names) > MAX_FIELDS:
+            span.set("response.fields_truncated", True)
+
+
+def returned_kind(value: Any) -> str:
+    """What a handler returned, in the words a reader of the trace needs."""
+    if hasattr(value, "_sa_instance_state"):
+        return "orm"
+    if hasattr(type(value), "model_fields"):
+        return "pydantic"
+    if isinstance(value, dict):
+        return "dict"
+    if isinstance(value, list | tuple):
+        if value and hasattr(value[0], "_sa_instance_state"):
+            return "list[orm]"
+        return "list"
+    if hasattr(type(value), "__dataclass_fields__"):
+        return "dataclass"
+    from starlette.responses import Response
+
+    return "response" if isinstance(value, Response) else "other"
 
 
 def _wrap_render(original: Callable[..., Any]) -> Callable[..., Any]:

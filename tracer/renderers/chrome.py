@@ -29,15 +29,30 @@ class View:
         raise NotImplementedError
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in self.lines(max(MIN_WIDTH, self.width or options.max_width)):
-            if isinstance(line, Canvas):
-                yield from line.segments()
-            else:
-                yield line
+        yield from emit(self.lines(max(MIN_WIDTH, self.width or options.max_width)))
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         width = self.width or options.max_width
         return Measurement(width, width)
+
+
+def emit(lines: list[Text | Canvas]) -> RenderResult:
+    """Rich output for a list of laid-out lines (text lines and drawn canvas rows)."""
+    for line in lines:
+        if isinstance(line, Canvas):
+            yield from line.segments()
+        else:
+            yield line
+
+
+class Lines:
+    """Already laid-out lines as a Rich renderable (e.g. one page of a step-by-step view)."""
+
+    def __init__(self, lines: list[Text | Canvas]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from emit(self.lines)
 
 
 def title_lines(

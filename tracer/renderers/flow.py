@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 from statistics import median
-from typing import Literal
+from typing import Any, Literal
 
 from tracer.model import Span, Trace
 from tracer.processors import (
@@ -254,8 +254,7 @@ class _Builder:
                 text = f"raise {kind}" + (f": {message}" if message else "")
                 self._add(Row(at, "event", lane, lane, text=text, error=True), order)
             else:
-                detail = ", ".join(f"{k}={v}" for k, v in event.attributes.items())
-                text = event.name + (f" · {detail}" if detail else "")
+                text = _event_text(event.name, event.attributes)
                 self._add(Row(at, "event", lane, lane, text=text), order)
 
     def _layer_response(self, span: Span, layer: Span, order: int) -> None:
@@ -305,6 +304,16 @@ class _Builder:
             return self.lane(self.by_id[origin])
         layers = [i for i, lane in enumerate(self.lm.lanes) if lane.kind == "middleware"]
         return layers[0] if layers else 1
+
+
+def _event_text(name: str, attributes: dict[str, Any]) -> str:
+    """``gc · generation 2 · 35.2ms pause`` for collector pauses, ``name · k=v`` otherwise."""
+    if name == "gc":
+        pause = attributes.get("gc.pause_ns")
+        took = f" · {format_duration(pause)} pause" if isinstance(pause, int) else ""
+        return f"garbage collection · generation {attributes.get('gc.generation', '?')}{took}"
+    detail = ", ".join(f"{k}={v}" for k, v in attributes.items())
+    return name + (f" · {detail}" if detail else "")
 
 
 def _merge_hops(rows: list[Row]) -> list[Row]:

@@ -1,16 +1,39 @@
-"""The JSON renderer: the trace itself, losslessly, so any other renderer can re-render it."""
+"""The JSON renderer: the trace itself, losslessly, plus what the analysis found.
+
+``Trace.from_json`` reads it back (the ``analysis`` key is derived data and is
+recomputed on load), so any other renderer can re-render a saved trace.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from tracer.diagnostics import diagnose
+from tracer.explain import explain, time_by_step
 from tracer.model import Trace
 from tracer.renderers.base import Renderer
 
 
+def analysis(trace: Trace) -> dict[str, Any]:
+    """Findings, own time by step and the per-step account, as JSON-ready data."""
+    return {
+        "findings": [finding.to_dict() for finding in diagnose(trace)],
+        "time_by_step_ns": {str(step): ns for step, ns in time_by_step(trace).items()},
+        "steps": [
+            {"step": e.step, "name": e.name, "happened": e.happened, "text": e.text}
+            for e in explain(trace)
+        ],
+    }
+
+
 class JSONRenderer(Renderer):
-    """``json``: ``Trace.to_json()``; load it back with ``Trace.from_json``."""
+    """``json``: the trace document (``Trace.to_dict()``) with an ``analysis`` section."""
 
     name = "json"
     output_file_extension = "json"
 
     def render(self, trace: Trace) -> str:
-        return trace.to_json() + "\n"
+        document = trace.to_dict()
+        document["analysis"] = analysis(trace)
+        return json.dumps(document, indent=2, default=repr) + "\n"

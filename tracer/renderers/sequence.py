@@ -13,6 +13,7 @@ from itertools import pairwise
 
 from rich.text import Text
 
+from tracer.explain import StepExplanation, explain
 from tracer.model import Trace
 from tracer.processors import response_ns
 from tracer.renderers import theme
@@ -55,15 +56,38 @@ def _layout(flow: Flow, width: int) -> _Layout:
 
 
 class SequenceView(View):
-    """A Rich renderable drawing ``trace`` as a sequence diagram at the console width."""
+    """A Rich renderable drawing ``trace`` as a sequence diagram at the console width.
+
+    With ``explain``, the first row of each of the ten steps is preceded by what
+    that layer is responsible for and what it did in this request, and steps
+    that did not happen are listed with the reason (see :mod:`tracer.explain`).
+    """
+
+    def __init__(
+        self,
+        trace: Trace,
+        *,
+        width: int | None = None,
+        ascii: bool = False,
+        explain: bool = False,
+    ) -> None:
+        super().__init__(trace, width=width, ascii=ascii)
+        self.explain = explain
 
     def lines(self, width: int) -> list[Text | Canvas]:
+        return [line for page in self.pages(width) for line in page]
+
+    def pages(self, width: int) -> list[list[Text | Canvas]]:
+        """Header, one page per step group (for step-by-step reveal), footer."""
         flow = build_flow(self.trace)
         layout = _layout(flow, width)
         if width < FOLD_BELOW or layout.pitch < 4:
             flow = build_flow(self.trace, fold_middleware=True)
             layout = _layout(flow, width)
-        return _Drawing(flow, layout, glyphs_for(self.ascii), self.ascii).lines()
+        notes = None
+        if self.explain:
+            notes = {e.step: e for e in explain(self.trace)}
+        return _Drawing(flow, layout, glyphs_for(self.ascii), self.ascii, notes).pages()
 
 
 class SequenceRenderer(TerminalRenderer):
@@ -72,12 +96,31 @@ class SequenceRenderer(TerminalRenderer):
     name = "sequence"
     output_file_extension = "txt"
 
+    def __init__(
+        self,
+        *,
+        width: int | None = None,
+        ascii: bool = False,
+        color: bool = True,
+        explain: bool = False,
+    ) -> None:
+        super().__init__(width=width, ascii=ascii, color=color)
+        self.explain = explain
+
     def renderable(self, trace: Trace) -> SequenceView:
-        return SequenceView(trace, width=self.width, ascii=self.ascii)
+        return SequenceView(trace, width=self.width, ascii=self.ascii, explain=self.explain)
 
 
 class _Drawing:
-    def __init__(self, flow: Flow, layout: _Layout, glyphs: Glyphs, ascii: bool) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        layout: _Layout,
+        glyphs: Glyphs,
+        ascii: bool,
+        notes: dict[int, StepExplanation] | None = None,
+    ) -> None:
+        self.notes = notes
         self.flow = flow
         self.lay = layout
         self.g = glyphs
@@ -88,18 +131,53 @@ class _Drawing:
         total = resp if resp is not None else flow.trace.end_ns - flow.trace.start_ns
         self.hot_ns = max(1, total // 10)
 
-    def lines(self) -> list[Text | Canvas]:
-        out: list[Text | Canvas] = [*self._title(), Text("")]
-        out.extend([*self._names(top=True), self._ticks(top=True)])
+    def pages(self) -> list[list[Text | Canvas]]:
+        head: list[Text | Canvas] = [*self._title(), Text("")]
+        head.extend([*self._names(top=True), self._ticks(top=True)])
+        pages: list[list[Text | Canvas]] = [head]
         step: int | None = None
+        explained: set[int] = set()
         for row in self.flow.rows:
             shown = row.step if row.step is not None and row.step != step else None
             if row.step is not None:
                 step = row.step
-            out.extend(self._row(row, shown))
-        out.append(self._ticks(top=False))
-        out.extend(self._names(top=False))
-        out.extend(self._footer())
+            if shown is not None or len(pages) == 1:
+                pages.append([])
+            if shown is not None and self.notes and shown not in explained:
+                explained.add(shown)
+                pages[-1].extend(self._step_note(shown))
+            pages[-1].extend(self._row(row, shown))
+        tail: list[Text | Canvas] = [self._ticks(top=False)]
+        tail.extend(self._names(top=False))
+        tail.extend(self._footer())
+        if self.notes:
+            tail.extend(self._not_happened())
+        pages.append(tail)
+        return pages
+
+    def _step_note(self, step: int) -> list[Text | Canvas]:
+        assert self.notes is not None
+        note = self.notes.get(step)
+        if note is None:
+            return []
+        width = self.lay.width
+        title = self._t(f"{step} · {note.role or note.name}")
+        line = Text(self.g.rule * 2 + " ", theme.DIM, end="\n")
+        line.append(title, theme.BADGE)
+        line.append(" " + self.g.rule * max(0, width - line.cell_len - 1), theme.DIM)
+        out: list[Text | Canvas] = [line]
+        out.extend(note_lines(f"  {note.text}", width, "italic", self.ascii))
+        return out
+
+    def _not_happened(self) -> list[Text | Canvas]:
+        assert self.notes is not None
+        missing = [n for n in self.notes.values() if not n.happened]
+        if not missing:
+            return []
+        out: list[Text | Canvas] = [Text(" steps that did not happen", "bold", end="\n")]
+        for note in sorted(missing, key=lambda n: n.step):
+            text = f"  {note.step} {note.name}: {note.text}"
+            out.extend(note_lines(text, self.lay.width, theme.MUTED, self.ascii))
         return out
 
     # -- header and footer ---------------------------------------------------

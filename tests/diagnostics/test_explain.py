@@ -1,0 +1,132 @@
+"""The ten steps explained for real demo requests, and own time per step."""
+
+from __future__ import annotations
+
+from tests.diagnostics.build import TraceBuilder
+from tracer.explain import ROLES, StepExplanation, explain, time_by_step
+from tracer.model import STEP_NAMES, Trace
+
+MS = 1_000_000
+
+
+def steps(trace: Trace) -> dict[int, StepExplanation]:
+    out = {e.step: e for e in explain(trace)}
+    assert list(out) == list(range(1, 11))
+    return out
+
+
+def test_sign_up_happens_in_all_ten_steps(demo_traces: dict[str, Trace]) -> None:
+    trace = demo_traces["sign_up"]
+    by_step = steps(trace)
+    assert all(e.happened for e in by_step.values())
+    assert [e.name for e in by_step.values()] == [STEP_NAMES[n] for n in range(1, 11)]
+    assert [e.role for e in by_step.values()] == list(ROLES.values())
+    assert "52 B body" in by_step[1].text
+    assert "yours: CORSMiddleware, request_id_and_timing, GZipMiddleware" in by_step[2].text
+    assert "to create_user (route /users)" in by_step[3].text
+    assert by_step[4].text.startswith("Depends resolved get_db (yield)")
+    assert "get_db ran up to its `yield`" in by_step[4].text
+    assert "closed after the response" in by_step[4].text
+    assert by_step[5].text == "UserCreate validated the JSON body (52 B)"
+    assert by_step[6].text.startswith(
+        "create_user ran on the event loop: 4 SQL statements "
+        "(SELECT users, INSERT users, COMMIT, SELECT users)"
+    )
+    assert "response_model UserRead validated and filtered the returned User" in by_step[7].text
+    assert by_step[8].text.startswith("the 201 went back out through 8 layers")
+    assert by_step[9].text.startswith("the 201 left as http.response.start + 2 body messages")
+    assert by_step[10].text.startswith("send_welcome_email ran after the 201 was sent")
+
+
+def test_span_ids_and_own_time_belong_to_their_step(demo_traces: dict[str, Trace]) -> None:
+    trace = demo_traces["sign_up"]
+    by_id = trace.by_id()
+    explained = explain(trace)
+    for item in explained:
+        assert {by_id[i].step for i in item.span_ids} <= {item.step}
+    assert sorted(i for e in explained for i in e.span_ids) == sorted(by_id)
+    assert [e.own_ns for e in explained] == list(time_by_step(trace).values())
+
+
+def test_failed_validation_explains_the_missing_handler(demo_traces: dict[str, Trace]) -> None:
+    by_step = steps(demo_traces["search_422"])
+    assert by_step[5].happened
+    assert "query.q: String should have at least 2 characters" in by_step[5].text
+    assert not by_step[6].happened
+    assert by_step[6].text == "no handler: validation failed with 1 error, FastAPI answered 422"
+    assert by_step[6].span_ids == []
+    assert by_step[7].text == "render JSONResponse rendered the 422 error body (144 B)"
+    assert not by_step[10].happened
+    assert by_step[10].text.startswith("no background tasks: the handler never ran")
+
+
+def test_dependency_refusal_stops_before_validation_and_handler(
+    demo_traces: dict[str, Trace],
+) -> None:
+    by_step = steps(demo_traces["no_token"])
+    assert "OAuth2PasswordBearer raised HTTPException: 401: Not authenticated" in by_step[4].text
+    reason = "dependency OAuth2PasswordBearer raised HTTPException (401)"
+    assert by_step[6].text == f"no handler: {reason}"
+    assert not by_step[5].happened
+
+
+def test_unhandled_error_is_answered_outside_user_middleware(
+    demo_traces: dict[str, Trace],
+) -> None:
+    by_step = steps(demo_traces["boom"])
+    assert by_step[6].happened
+    assert "it raised RuntimeError: boom" in by_step[6].text
+    assert not by_step[7].happened
+    assert by_step[7].text == "nothing serialised: ServerErrorMiddleware sent a plain-text 500"
+    assert "CORSMiddleware, request_id_and_timing, GZipMiddleware never saw it" in by_step[8].text
+
+
+def test_no_route_means_nothing_after_routing(demo_traces: dict[str, Trace]) -> None:
+    by_step = steps(demo_traces["not_found"])
+    assert by_step[3].text == "no route matches GET /nowhere: the router answered 404"
+    for step in (4, 5, 6):
+        assert not by_step[step].happened
+        assert "no route matches GET /nowhere (404)" in by_step[step].text
+    assert by_step[10].text == "no background tasks: the handler never ran"
+
+
+def test_streaming_sync_and_failed_task_texts(demo_traces: dict[str, Trace]) -> None:
+    stream = steps(demo_traces["stream"])
+    assert stream[7].text == "nothing serialised: stream returned a StreamingResponse, sent as is"
+    assert "body messages (75 B)" in stream[9].text  # 5 chunks of 15 B, sent one by one
+    report = steps(demo_traces["sync_report"])
+    assert report[6].text.startswith("sync_report ran in the threadpool (after waiting")
+    assert report[5].text == "query parameter limit validated"
+    task = steps(demo_traces["failing_task"])
+    assert task[10].text.startswith("send_receipt raised ConnectionError after the 202 was sent")
+
+
+def test_request_steps_add_up_to_the_response_time(demo_traces: dict[str, Trace]) -> None:
+    trace = demo_traces["n_plus_one"]
+    by_step = time_by_step(trace)
+    assert list(by_step) == list(range(1, 11))
+    assert trace.response_end_ns is not None
+    response_ns = trace.response_end_ns - trace.root.start_ns
+    in_request = sum(by_step[n] for n in range(1, 10))
+    # own times tile the request; only concurrent siblings (body receive) overlap
+    assert response_ns <= in_request <= response_ns * 1.05
+    assert by_step[10] > 0  # get_db's teardown commits after the response
+
+
+def test_time_by_step_subtracts_merged_children_and_splits_at_the_response() -> None:
+    b = TraceBuilder(status=200, end_ms=100)
+    handler = b.add("h", "handler", 6, 10, 60)
+    b.add("SELECT a", "db", 6, 20, 30, handler)
+    b.add("SELECT b", "db", 6, 25, 40, handler)  # overlaps the first: merged for the parent
+    b.add("task", "background", 10, 85, 95)
+    by_step = time_by_step(b.trace(response_end_ms=80))
+    assert by_step[6] == (50 - 20 + 10 + 15) * MS
+    assert by_step[1] == (10 + 20) * MS  # root before the response: 0-10 and 60-80
+    assert by_step[10] == (10 + 5 + 5) * MS  # the task, and the root's tail after 80
+    assert sum(by_step.values()) == (100 + 5) * MS  # the overlapping 5 ms counted twice
+
+
+def test_an_empty_trace_explains_nothing_happened() -> None:
+    empty = Trace(trace_id="", spans=[])
+    assert [e.happened for e in explain(empty)] == [False] * 10
+    assert time_by_step(empty) == dict.fromkeys(range(1, 11), 0)

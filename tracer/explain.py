@@ -1,0 +1,449 @@
+"""What each of the ten steps did for one request, in one sentence, from its trace alone.
+
+``explain(trace)`` pairs every step's general role (``ROLES``: the router maps
+a path to a handler, Depends provides per-request resources, ...) with what
+that layer actually did *this time*, or why it did not run. ``time_by_step``
+says how much of the request's own time each step took.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tracer.diagnostics import (
+    FRAMEWORK_LAYERS,
+    attr_int,
+    attr_str,
+    attr_strs,
+    clipped,
+    endpoint_name,
+    exception_of,
+    fmt_ns,
+    own_intervals,
+    plural,
+    response_end,
+)
+from tracer.model import STEP_NAMES, Span, Trace
+
+#: What each layer is responsible for, whatever the request.
+ROLES: dict[int, str] = {
+    1: "ASGI: HTTP bytes ↔ Python objects",
+    2: "middleware: cross-cutting concerns, on the way in",
+    3: "router: path → handler",
+    4: "Depends: per-request resources",
+    5: "Pydantic in: type and shape validation",
+    6: "handler: business logic; SQLAlchemy: persistence",
+    7: "Pydantic out: response_model shaping",
+    8: "middleware: cross-cutting concerns, on the way out",
+    9: "send: Python objects → HTTP bytes",
+    10: "background tasks: work after the response",
+}
+
+
+@dataclass(frozen=True)
+class StepExplanation:
+    """One step of one request: did it happen, what it did (or why not), its own time."""
+
+    step: int
+    name: str
+    happened: bool
+    text: str
+    span_ids: list[str]
+    own_ns: int
+    role: str = ""
+
+
+def time_by_step(trace: Trace) -> dict[int, int]:
+    """Own time per step 1–10 (children subtracted, overlapping children merged).
+
+    Steps 1–9 count only time before the response was complete; everything
+    after it (background tasks, a late yield-dependency teardown) is reported
+    under step 10 and is not part of the request's duration.
+    """
+    out = dict.fromkeys(range(1, 11), 0)
+    if not trace.spans:
+        return out
+    end = response_end(trace)
+    by_id = trace.by_id()
+    for span_id, gaps in own_intervals(trace).items():
+        span = by_id[span_id]
+        out[span.step] = out.get(span.step, 0) + clipped(gaps, span.start_ns, end)
+        out[10] += clipped(gaps, end, max(end, span.end_ns))
+    return out
+
+
+def explain(trace: Trace) -> list[StepExplanation]:
+    """The ten steps of ``trace``, each with a sentence written for this request."""
+    own = time_by_step(trace)
+    if not trace.spans:
+        return [
+            StepExplanation(step, STEP_NAMES[step], False, "nothing was recorded", [], 0, role)
+            for step, role in ROLES.items()
+        ]
+    ctx = _Context.of(trace)
+    out = []
+    for step, describe in _STEPS.items():
+        happened, text = describe(ctx)
+        ids = [s.span_id for s in ctx.spans if s.step == step]
+        out.append(
+            StepExplanation(step, STEP_NAMES[step], happened, text, ids, own[step], ROLES[step])
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# what every step needs to know about the request
+
+
+@dataclass
+class _Context:
+    trace: Trace
+    spans: list[Span]
+    method: str
+    path: str
+    status: str
+    origin: str
+    handler: Span | None
+    start: int
+    blocker: str = ""
+
+    @classmethod
+    def of(cls, trace: Trace) -> _Context:
+        root = trace.root
+        spans = sorted(trace.spans, key=lambda s: (s.start_ns, -s.end_ns))
+        code = trace.status_code
+        ctx = cls(
+            trace=trace,
+            spans=spans,
+            method=str(trace.request.get("method") or attr_str(root, "http.request.method") or "?"),
+            path=str(trace.request.get("path") or attr_str(root, "url.path") or root.name),
+            status=str(code) if code is not None else "no response",
+            origin=attr_str(root, "trace_request.response_origin") or "",
+            handler=next((s for s in spans if s.phase == "handler"), None),
+            start=root.start_ns,
+        )
+        ctx.blocker = _blocker(ctx)
+        return ctx
+
+    def named(self, *names: str) -> list[Span]:
+        return [s for s in self.spans if s.name in names]
+
+    def at(self, ns: int) -> str:
+        return f"+{fmt_ns(max(0, ns - self.start))}"
+
+    def db_names(self, span: Span) -> list[str]:
+        """Statements run inside ``span`` (any depth), in order."""
+        inside = {span.span_id}
+        out = []
+        for s in self.spans:
+            if s.parent_id in inside:
+                inside.add(s.span_id)
+                if s.phase == "db" and s.name != "pool checkout":
+                    out.append(s.name)
+        return out
+
+
+def _validation_errors(ctx: _Context) -> int:
+    return sum(len(attr_strs(s, "validation.errors")) for s in ctx.spans)
+
+
+def _blocker(ctx: _Context) -> str:
+    """Why the request stopped before the handler, in words (empty if it did not)."""
+    if ctx.handler is not None:
+        return ""
+    for span in ctx.spans:
+        routing = attr_int(span, "routing.status")
+        if span.phase == "routing" and routing == 404:
+            return f"no route matches {ctx.method} {ctx.path} ({routing})"
+        if span.phase == "routing" and routing == 405:
+            return f"{ctx.method} is not allowed on {ctx.path} ({routing})"
+    for span in ctx.spans:
+        raised = exception_of(span)
+        if raised and span.name == "parse JSON":
+            return f"the body is not valid JSON, FastAPI answered {ctx.status}"
+        if raised and span.phase == "dependency" and not span.attributes.get("dependency.teardown"):
+            return f"dependency {span.name} raised {raised[0]} ({ctx.status})"
+    errors = _validation_errors(ctx)
+    if errors:
+        return f"validation failed with {plural(errors, 'error')}, FastAPI answered {ctx.status}"
+    return f"the request ended before it ({ctx.status})"
+
+
+def _list(names: list[str], limit: int = 6) -> str:
+    shown = names if len(names) <= limit else [*names[: limit - 1], "…"]
+    return ", ".join(shown)
+
+
+def _bytes(spans: list[Span], key: str = "body.bytes") -> int:
+    return sum(attr_int(s, key) or 0 for s in spans)
+
+
+# ---------------------------------------------------------------------------
+# one function per step: (happened, text)
+
+
+def _asgi(ctx: _Context) -> tuple[bool, str]:
+    receives = ctx.named("receive http.request")
+    size = _bytes(receives)
+    if not size:
+        return True, f"{ctx.method} {ctx.path} arrived as an ASGI scope, with no body"
+    return True, (
+        f"{ctx.method} {ctx.path} arrived as an ASGI scope; its {size} B body came in "
+        f"{plural(len(receives), 'receive message')}"
+    )
+
+
+def _layers(ctx: _Context) -> list[Span]:
+    layers = [s for s in ctx.spans if s.phase == "middleware" and s.step == 2]
+    return sorted(layers, key=lambda s: attr_int(s, "middleware.depth") or 0)
+
+
+def _middleware_in(ctx: _Context) -> tuple[bool, str]:
+    layers = _layers(ctx)
+    if not layers:
+        return False, "no middleware: the request went straight to the router"
+    yours = [s.name for s in layers if s.name not in FRAMEWORK_LAYERS]
+    slowest = max(layers, key=lambda s: attr_int(s, "middleware.request_ns") or 0)
+    spent = attr_int(slowest, "middleware.request_ns") or 0
+    return True, (
+        f"{plural(len(layers), 'layer')} on the way in, {layers[0].name} outermost; "
+        f"yours: {_list(yours) or 'none'}; {slowest.name} took longest ({fmt_ns(spent)})"
+    )
+
+
+def _routing(ctx: _Context) -> tuple[bool, str]:
+    routing = [s for s in ctx.spans if s.phase == "routing"]
+    if not routing:
+        return False, f"the router never ran: {ctx.origin or 'an outer layer'} answered first"
+    status = next(
+        (attr_int(s, "routing.status") for s in routing if "routing.status" in s.attributes), None
+    )
+    if status == 404:
+        return True, f"no route matches {ctx.method} {ctx.path}: the router answered 404"
+    route = next((r for s in routing if (r := attr_str(s, "http.route"))), None)
+    if status == 405:
+        return True, f"{route or ctx.path} exists, but not for {ctx.method}: 405"
+    match = next((s for s in routing if s.name == "match"), routing[0])
+    return True, (
+        f"the router matched {ctx.method} {ctx.path} to {endpoint_name(ctx.trace)} "
+        f"(route {route or '?'}) in {fmt_ns(match.duration_ns)}"
+    )
+
+
+def _dep_label(span: Span) -> str:
+    kind = attr_str(span, "dependency.kind")
+    if span.attributes.get("dependency.cached") or kind == "cached":
+        return f"{span.name} (cached)"
+    if kind == "sync":
+        return f"{span.name} (def, threadpool)"
+    if kind in ("generator", "async_generator"):
+        return f"{span.name} (yield)"
+    return span.name
+
+
+def _teardown_text(ctx: _Context, dep: Span, teardown: Span | None) -> str:
+    if teardown is None:
+        return f"{dep.name} is suspended at `yield`; its teardown was not recorded"
+    after = teardown.attributes.get("after_response")
+    if not isinstance(after, bool):
+        after = teardown.start_ns >= response_end(ctx.trace)
+    when = "after the response" if after else "before the response was sent"
+    cause = attr_str(teardown, "dependency.exception")
+    because = f", after {cause}" if cause else ""
+    return (
+        f"{dep.name} ran up to its `yield` and waited there; it closed {when} "
+        f"(teardown at {ctx.at(teardown.start_ns)}{because})"
+    )
+
+
+def _dependencies(ctx: _Context) -> tuple[bool, str]:
+    spans = [s for s in ctx.spans if s.step == 4 and s.phase == "dependency"]
+    if not spans:
+        return False, f"no dependencies resolved: {ctx.blocker or 'none declared'}"
+    deps = [
+        s
+        for s in spans
+        if s.name != "solve_dependencies" and not s.attributes.get("dependency.teardown")
+    ]
+    if not deps:
+        return True, "no Depends() on this route: FastAPI's solver only gathered the parameters"
+    parts = [f"Depends resolved {_list([_dep_label(d) for d in deps])}"]
+    teardowns = [s for s in spans if s.attributes.get("dependency.teardown")]
+    for dep in deps:
+        raised = exception_of(dep)
+        if raised:
+            parts.append(f"{dep.name} raised {raised[0]}: {raised[1]}")
+        elif attr_str(dep, "dependency.kind") in ("generator", "async_generator"):
+            parts.append(_teardown_text(ctx, dep, _teardown_of(dep, teardowns)))
+    return True, "; ".join(parts)
+
+
+def _teardown_of(dep: Span, teardowns: list[Span]) -> Span | None:
+    """The teardown span of ``dep`` (taken from the list, so a repeated name pairs in order).
+
+    Teardown spans sit where the teardown runs, so they are matched by
+    ``dependency.name`` (or, in older traces, by being the dependency's child).
+    """
+    for teardown in teardowns:
+        name = attr_str(teardown, "dependency.name") or teardown.name.removesuffix(" teardown")
+        if teardown.parent_id == dep.span_id or name == dep.name:
+            teardowns.remove(teardown)
+            return teardown
+    return None
+
+
+def _validation_part(span: Span, body_bytes: int) -> str:
+    source = attr_str(span, "validation.source") or "body"
+    errors = attr_strs(span, "validation.errors")
+    if errors:
+        return f"{source} validation failed with {plural(len(errors), 'error')}: {errors[0]}"
+    if source == "body":
+        model = attr_str(span, "validation.model") or "the body model"
+        return f"{model} validated the JSON body ({body_bytes} B)"
+    fields = attr_strs(span, "validation.fields")
+    noun = "parameter" if len(fields) == 1 else "parameters"
+    return f"{source} {noun} {_list(fields)} validated"
+
+
+def _validation(ctx: _Context) -> tuple[bool, str]:
+    spans = [s for s in ctx.spans if s.phase == "validation"]
+    if not spans:
+        reason = ctx.blocker or "the route declares no parameters or body"
+        return False, f"nothing validated: {reason}"
+    body_bytes = _bytes(ctx.named("read body"))
+    parts = []
+    for span in spans:
+        raised = exception_of(span)
+        if span.name == "parse JSON" and raised:
+            parts.append(f"the body is not valid JSON ({raised[0]}: {raised[1]})")
+        elif span.name.startswith("validate "):
+            parts.append(_validation_part(span, body_bytes))
+    if not parts:
+        return True, f"the body was read ({body_bytes} B); nothing declared to validate"
+    return True, "; ".join(parts)
+
+
+def _handler(ctx: _Context) -> tuple[bool, str]:
+    handler = ctx.handler
+    if handler is None:
+        return False, f"no handler: {ctx.blocker}"
+    if attr_str(handler, "handler.kind") == "sync":
+        wait = attr_int(handler, "threadpool.wait_ns") or 0
+        where = f"in the threadpool (after waiting {fmt_ns(wait)} for a worker)"
+    else:
+        where = "on the event loop"
+    statements = ctx.db_names(handler)
+    db = (
+        f"{plural(len(statements), 'SQL statement')} ({_list(statements)})"
+        if statements
+        else ("no database work")
+    )
+    text = f"{handler.name} ran {where}: {db}"
+    raised = exception_of(handler)
+    returned = attr_str(handler, "handler.returned")
+    if raised:
+        text += f"; it raised {raised[0]}: {raised[1]}"
+    elif returned:
+        text += f"; returned {returned}"
+    return True, text
+
+
+def _serialization(ctx: _Context) -> tuple[bool, str]:
+    spans = [s for s in ctx.spans if s.step == 7 and s.phase == "serialization"]
+    returned = (attr_str(ctx.handler, "handler.returned") if ctx.handler else None) or "value"
+    size = _bytes(ctx.named("send http.response.body"))
+    for span in spans:
+        model = attr_str(span, "response_model")
+        if model:
+            return True, (
+                f"response_model {model} validated and filtered the returned {returned} "
+                f"into the JSON body ({size} B)"
+            )
+        if span.name == "jsonable_encoder":
+            return True, (
+                f"no response_model: jsonable_encoder turned the returned {returned} into "
+                f"JSON as it is ({size} B)"
+            )
+    if spans:
+        what = "error body" if ctx.status.startswith(("4", "5")) else "body"
+        return True, f"{spans[0].name} rendered the {ctx.status} {what} ({size} B)"
+    if ctx.origin == "ServerErrorMiddleware":
+        return False, f"nothing serialised: ServerErrorMiddleware sent a plain-text {ctx.status}"
+    if ctx.handler is not None and returned.endswith("Response"):
+        return False, f"nothing serialised: {ctx.handler.name} returned a {returned}, sent as is"
+    return False, f"nothing serialised: {ctx.blocker or 'no body was built'}"
+
+
+def _middleware_out(ctx: _Context) -> tuple[bool, str]:
+    spans = [s for s in ctx.spans if s.step == 8 and s.phase == "middleware"]
+    if ctx.origin == "ServerErrorMiddleware":
+        yours = [s.name for s in _layers(ctx) if s.name not in FRAMEWORK_LAYERS]
+        return bool(spans), (
+            f"ServerErrorMiddleware built the {ctx.status} outside your layers: "
+            f"{_list(yours) or 'none'} never saw it, so their headers are missing"
+        )
+    if not spans:
+        return False, "no middleware on the way out"
+    slowest = max(spans, key=lambda s: s.duration_ns)
+    return True, (
+        f"the {ctx.status} went back out through {plural(len(spans), 'layer')}, innermost "
+        f"first; {slowest.name.removesuffix(' response')} held it longest "
+        f"({fmt_ns(slowest.duration_ns)})"
+    )
+
+
+def _send(ctx: _Context) -> tuple[bool, str]:
+    bodies = ctx.named("send http.response.body")
+    if not ctx.named("send http.response.start"):
+        return False, "no response was sent"
+    end = ctx.trace.response_end_ns
+    done = f", complete at {ctx.at(end)}" if end is not None else ""
+    return True, (
+        f"the {ctx.status} left as http.response.start + "
+        f"{plural(len(bodies), 'body message')} ({_bytes(bodies)} B){done}"
+    )
+
+
+def _background(ctx: _Context) -> tuple[bool, str]:
+    tasks = [s for s in ctx.spans if s.phase == "background"]
+    end = response_end(ctx.trace)
+    if not tasks:
+        late = [
+            s.name
+            for s in ctx.spans
+            if s.start_ns >= end and s.attributes.get("dependency.teardown")
+        ]
+        after = f"; after the response only {_list(late)} ran" if late else ""
+        if ctx.handler is None:
+            return False, f"no background tasks: the handler never ran{after}"
+        return False, f"no background tasks were queued{after}"
+    parts = []
+    for task in tasks:
+        raised = exception_of(task)
+        when = (
+            f"after the {ctx.status} was sent"
+            if task.attributes.get("background.after_response", True)
+            else "before the response was complete"
+        )
+        if raised:
+            parts.append(f"{task.name} raised {raised[0]} {when}: {raised[1]}")
+            continue
+        statements = ctx.db_names(task)
+        db = f", {plural(len(statements), 'SQL statement')}" if statements else ""
+        parts.append(f"{task.name} ran {when} ({fmt_ns(task.duration_ns)}{db})")
+    return True, "; ".join(parts)
+
+
+_STEPS: dict[int, Callable[[_Context], tuple[bool, str]]] = {
+    1: _asgi,
+    2: _middleware_in,
+    3: _routing,
+    4: _dependencies,
+    5: _validation,
+    6: _handler,
+    7: _serialization,
+    8: _middleware_out,
+    9: _send,
+    10: _background,
+}
