@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,12 +82,6 @@ def drive_many(app: Any, specs: list[RequestSpec], *, warm: bool = True) -> list
     traces show the requests rather than the app's one-off first-request costs
     (FastAPI builds included routers' handlers on first use: 10-40 ms).
     """
-    import gc
-
-    # The CLI's own imports leave many young objects; without this, a full collection
-    # lands inside the traced request and reads as the app holding the event loop.
-    gc.collect()
-    gc.freeze()
     return asyncio.run(_drive(app, specs, warm))
 
 
@@ -107,6 +102,10 @@ async def _drive(app: Any, specs: list[RequestSpec], warm: bool) -> list[Exchang
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             if warm:
                 await client.get(WARM_UP_PATH)
+            # The CLI's start-up (imports, app, lifespan) leaves many young objects: without
+            # this, a collection lands inside the traced request and reads as its own time.
+            gc.collect()
+            gc.freeze()
             for spec in specs:
                 with tracer.capture(app) as traces:
                     response = await client.request(
