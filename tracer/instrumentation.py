@@ -19,7 +19,9 @@ from tracer.hooks import database, framework, gc_pauses
 from tracer.hooks.asgi import _headers, wrap_stack
 from tracer.hooks.patching import Patcher
 from tracer.model import Trace
-from tracer.recorder import Recorder
+from tracer import clock
+from tracer.config import TraceConfig, config_from
+from tracer.recorder import Recorder, mark_error
 from tracer.redaction import redact_headers
 from tracer.safety import report
 from tracer.types import ASGIApp, Receive, Scope, Send
@@ -65,8 +67,7 @@ class Instrumentation:
         *,
         on_trace: TraceSink | Iterable[TraceSink] | None = None,
         tracer_provider: Any = None,
-        exclude_paths: Iterable[str] = (),
-        max_spans: int = 2000,
+        config: TraceConfig | None = None,
     ) -> None:
         if on_trace is None:
             self.sinks: list[TraceSink] = []
@@ -75,22 +76,20 @@ class Instrumentation:
         else:
             self.sinks = list(on_trace)
         self.tracer_provider = tracer_provider
-        self.exclude_paths = frozenset(exclude_paths)
-        self.max_spans = max_spans
+        self.config = config or TraceConfig()
 
-    def begin(self, scope: Scope) -> Recorder | None:
-        """A recorder for this request, or ``None`` to let it pass untraced."""
-        path = scope.get("path", "")
-        if path in self.exclude_paths:
-            return None
-        rec = Recorder(self.max_spans)
+    def begin(self, scope: Scope) -> Recorder:
+        """A recorder for a request that is traced in full."""
+        config = self.config
+        rec = Recorder(config.max_spans)
+        rec.record_sql_parameters = config.record_sql_parameters
         if self.tracer_provider is not None:
             rec.otel_parent = None  # look for an enclosing server span
         rec.request = {
             "method": scope.get("method", ""),
-            "path": path,
+            "path": scope.get("path", ""),
             "query": bytes(scope.get("query_string", b"")).decode("latin-1"),
-            "headers": redact_headers(_headers(scope.get("headers") or ())),
+            "headers": redact_headers(_headers(scope.get("headers") or ()), config.redact_headers),
             "http_version": scope.get("http_version", ""),
             "scheme": scope.get("scheme", "http"),
         }
@@ -100,10 +99,30 @@ class Instrumentation:
         """Build the trace and deliver it; never raises."""
         parent = rec.otel_parent or None
         try:
-            trace = build_trace(rec)
+            trace = build_trace(rec, self.config)
         except Exception as exc:
             report("trace build", exc)
             return
+        self.deliver(trace, parent)
+
+    def error_only(
+        self, scope: Scope, started: int, status: int, error: BaseException | None
+    ) -> None:
+        """A root-only trace for an unsampled request that failed; never raises."""
+        try:
+            rec = self.begin(scope)
+            root = rec.open(str(scope.get("method", "HTTP")), "asgi", 1, -1, started)
+            root.end = clock.now_ns()
+            rec.meta["sampled"] = False
+            if status:
+                rec.response["status_code"] = status
+            if error is not None:
+                mark_error(rec, root, error)
+            self.end(rec)
+        except Exception as exc:
+            report("error-only trace", exc)
+
+    def deliver(self, trace: Trace, parent: Any = None) -> None:
         for sink in (*self.sinks, *_global_sinks):
             try:
                 sink(trace)
@@ -118,7 +137,7 @@ class Instrumentation:
                 report("OpenTelemetry export", exc)
 
 
-def build_trace(rec: Recorder) -> Trace:
+def build_trace(rec: Recorder, config: TraceConfig) -> Trace:
     """Name the root span and give it the HTTP semantic-convention attributes."""
     if rec.spans:
         root = rec.spans[0]
@@ -141,8 +160,8 @@ def build_trace(rec: Recorder) -> Trace:
         if rec.response_end >= 0:
             root.set("trace_request.response_ns", rec.response_end - root.start)
     if "headers" in rec.response:
-        rec.response["headers"] = redact_headers(rec.response["headers"])
-    return rec.build()
+        rec.response["headers"] = redact_headers(rec.response["headers"], config.redact_headers)
+    return rec.build(config.max_attribute_length)
 
 
 def instrument(
@@ -150,8 +169,16 @@ def instrument(
     *,
     on_trace: TraceSink | Iterable[TraceSink] | None = None,
     tracer_provider: Any = None,
+    sample_rate: float | None = None,
+    always_trace_errors: bool = True,
+    trigger_header: str = "x-trace-request",
+    trigger_secret: bytes | str | None = None,
     exclude_paths: Iterable[str] = (),
     max_spans: int = 2000,
+    max_attribute_length: int = 1024,
+    redact_headers: Iterable[str] = (),
+    record_sql_parameters: bool = False,
+    response_headers: bool = True,
 ) -> Any:
     """Trace every HTTP request of a FastAPI or Starlette ``app``; returns the app.
 
@@ -159,13 +186,32 @@ def instrument(
     only updates the options. ``on_trace`` receives each finished
     :class:`~tracer.model.Trace`; ``tracer_provider`` (an OpenTelemetry
     ``TracerProvider``) receives the spans — the global provider is never
-    used implicitly.
+    used implicitly; without one, the standard ``OTEL_EXPORTER_OTLP_*``
+    variables configure an OTLP exporter when set. See docs/embedding.md for
+    every option.
     """
+    sinks = [on_trace] if callable(on_trace) else list(on_trace or ())
+    if tracer_provider is None:
+        from tracer.exporters.otlp_env import sink_from_env
+
+        otlp = sink_from_env()
+        if otlp is not None:
+            sinks.append(otlp)
     options = Instrumentation(
-        on_trace=on_trace,
+        on_trace=sinks,
         tracer_provider=tracer_provider,
-        exclude_paths=exclude_paths,
-        max_spans=max_spans,
+        config=config_from(
+            sample_rate=sample_rate,
+            always_trace_errors=always_trace_errors,
+            trigger_header=trigger_header,
+            trigger_secret=trigger_secret,
+            exclude_paths=exclude_paths,
+            max_spans=max_spans,
+            max_attribute_length=max_attribute_length,
+            redact_headers=redact_headers,
+            record_sql_parameters=record_sql_parameters,
+            response_headers=response_headers,
+        ),
     )
     existing: Instrumentation | None = getattr(app, _STATE_ATTR, None)
     if existing is not None:

@@ -72,15 +72,21 @@ class Recorder:
         "msg_t",
         "otel_parent",
         "pending_match",
+        "record_sql_parameters",
         "request",
         "response",
         "response_end",
         "response_origin",
+        "root_id",
         "spans",
+        "trace_id",
         "wall0",
     )
 
     def __init__(self, max_spans: int = 2000) -> None:
+        #: chosen up front: the response carries them (``x-trace-id``, ``traceparent``)
+        self.trace_id = os.urandom(16).hex()
+        self.root_id = os.urandom(8).hex()
         self.wall0 = clock.wall_ns()
         self.monotonic0 = clock.now_ns()
         self.spans: list[RawSpan] = []
@@ -100,6 +106,8 @@ class Recorder:
         self.msg_t = -1
         #: name of the innermost layer that sent ``http.response.start``
         self.response_origin: str | None = None
+        #: copied from the app's config: the db hook reads it per statement
+        self.record_sql_parameters = False
         #: False: don't look for a server span; None: look for one; else its SpanContext
         self.otel_parent: Any = False
 
@@ -113,16 +121,20 @@ class Recorder:
             self.dropped += 1
         return span
 
-    def build(self, trace_id: str | None = None) -> Trace:
-        """Turn the buffer into a :class:`Trace` (ids, epoch times, open spans closed)."""
+    def build(self, max_attribute_length: int = 1024) -> Trace:
+        """Turn the buffer into a :class:`Trace` (ids, epoch times, open spans closed).
+
+        Long string attributes (SQL text, error messages) are cut to
+        ``max_attribute_length``: a huge value never makes a huge trace.
+        """
         offset = self.wall0 - self.monotonic0
         last = max((s.end for s in self.spans), default=self.monotonic0)
         last = max(last, max((s.start for s in self.spans), default=last))
-        ids = [os.urandom(8).hex() for _ in self.spans]
+        ids = [self.root_id, *(os.urandom(8).hex() for _ in self.spans[1:])]
         spans: list[Span] = []
         for raw in self.spans:
             end = raw.end if raw.end >= 0 else last
-            attributes = dict(raw.attributes) if raw.attributes else {}
+            attributes = _limited(raw.attributes, max_attribute_length) if raw.attributes else {}
             if raw.end < 0:
                 attributes["trace_request.unfinished"] = True
             spans.append(
@@ -137,7 +149,8 @@ class Recorder:
                     status=raw.status,
                     attributes=attributes,
                     events=[
-                        SpanEvent(name, t + offset, attrs) for name, t, attrs in raw.events or ()
+                        SpanEvent(name, t + offset, _limited(attrs, max_attribute_length))
+                        for name, t, attrs in raw.events or ()
                     ],
                 )
             )
@@ -145,13 +158,34 @@ class Recorder:
         if self.dropped:
             meta["dropped_spans"] = self.dropped
         return Trace(
-            trace_id=trace_id or os.urandom(16).hex(),
+            trace_id=self.trace_id,
             spans=spans,
             request=dict(self.request),
             response=dict(self.response),
             response_end_ns=self.response_end + offset if self.response_end >= 0 else None,
             meta=meta,
         )
+
+
+MAX_LIST_ITEMS = 50
+
+
+def _limited(attributes: dict[str, Any], limit: int) -> dict[str, Any]:
+    """A copy with long strings cut to ``limit`` and long lists to ``MAX_LIST_ITEMS``."""
+    out: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if isinstance(value, str) and len(value) > limit:
+            value = f"{value[: limit - 20]}…[{len(value)} chars]"
+        elif isinstance(value, list):
+            items = value[:MAX_LIST_ITEMS]
+            value = [
+                f"{v[: limit - 20]}…[{len(v)} chars]"
+                if isinstance(v, str) and len(v) > limit
+                else v
+                for v in items
+            ]
+        out[key] = value
+    return out
 
 
 #: The recorder of the request being handled in this context, if it is traced.

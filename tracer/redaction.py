@@ -29,10 +29,16 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
-def redact_headers(headers: Iterable[Sequence[str]]) -> list[list[str]]:
-    """Lower-cased ``[name, value]`` pairs (lists round-trip through JSON); secrets hidden."""
+def redact_headers(
+    headers: Iterable[Sequence[str]], extra: frozenset[str] = frozenset()
+) -> list[list[str]]:
+    """Lower-cased ``[name, value]`` pairs (lists round-trip through JSON); secrets hidden.
+
+    ``extra`` names more headers to hide (lower-case), e.g. a tenant header.
+    """
     out = []
     for name, value in headers:
         key = name.lower()
-        out.append([key, REDACTED if key in SENSITIVE_HEADERS or is_secret_name(key) else value])
+        secret = key in SENSITIVE_HEADERS or key in extra or is_secret_name(key)
+        out.append([key, REDACTED if secret else value])
     return out

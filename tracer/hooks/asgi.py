@@ -143,17 +143,22 @@ class EdgeProbe:
             # websockets/lifespan pass through; a mounted instrumented app nests
             await self.app(scope, receive, send)
             return
+        instrumentation = self.instrumentation
         try:
-            rec = self.instrumentation.begin(scope)
+            decision = instrumentation.config.decide(scope)
+            rec = instrumentation.begin(scope) if decision == "trace" else None
             if rec is not None:
                 root = rec.open(str(scope.get("method", "HTTP")), "asgi", 1, -1)
                 traced_receive = _wrap_receive(rec, receive)
-                traced_send = _wrap_send(rec, send)
+                traced_send = _wrap_send(rec, send, instrumentation.config.response_headers)
         except Exception as exc:
             report("request start", exc)
-            rec = None
+            decision, rec = "skip", None
         if rec is None:
-            await self.app(scope, receive, send)
+            if decision == "errors":
+                await self._watch_for_errors(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         token = recorder.current.set(rec)
         parent_token = recorder.parent.set(root.index)
@@ -169,7 +174,25 @@ class EdgeProbe:
             root.end = clock.now_ns()
             recorder.parent.reset(parent_token)
             recorder.current.reset(token)
-            self.instrumentation.end(rec)
+            instrumentation.end(rec)
+
+    async def _watch_for_errors(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An unsampled request: no recording, but a 5xx or an exception still leaves a trace."""
+        started = clock.now_ns()
+        status = [0]
+
+        async def watch_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message.get("status", 0)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch_send)
+        except BaseException as exc:
+            self.instrumentation.error_only(scope, started, status[0], exc)
+            raise
+        if status[0] >= 500:
+            self.instrumentation.error_only(scope, started, status[0], None)
 
 
 def _wrap_receive(rec: Recorder, receive: Receive) -> Receive:
@@ -194,13 +217,15 @@ def _wrap_receive(rec: Recorder, receive: Receive) -> Receive:
     return edge_receive
 
 
-def _wrap_send(rec: Recorder, send: Send) -> Send:
+def _wrap_send(rec: Recorder, send: Send, add_headers: bool) -> Send:
     async def edge_send(message: Message) -> None:
         span = None
         try:
             kind = message["type"]
             span = rec.open(f"send {kind}", "send", 9, 0)
             if kind == "http.response.start":
+                if add_headers:
+                    message = _with_trace_headers(message, rec)
                 status = int(message["status"])
                 rec.response["status_code"] = status
                 rec.response["headers"] = _headers(message.get("headers") or ())
@@ -238,6 +263,15 @@ def _current_otel_span_context() -> Any:
 
     context = trace.get_current_span().get_span_context()
     return context if context.is_valid else False
+
+
+def _with_trace_headers(message: Message, rec: Recorder) -> Message:
+    """The start message plus ``x-trace-id`` and a W3C ``traceparent`` (kept if the app set one)."""
+    headers = list(message.get("headers") or ())
+    headers.append((b"x-trace-id", rec.trace_id.encode()))
+    if not any(bytes(name).lower() == b"traceparent" for name, _ in headers):
+        headers.append((b"traceparent", f"00-{rec.trace_id}-{rec.root_id}-01".encode()))
+    return {**message, "headers": headers}
 
 
 def _quietly(func: Any, *args: Any) -> None:

@@ -66,6 +66,20 @@ def statement_name(statement: str) -> tuple[str, str]:
     return (f"{operation} {table.group(1)}" if table else operation), operation
 
 
+def redacted_parameters(parameters: Any) -> str:
+    """Statement parameters for the trace, secret-looking named ones hidden (opt-in only)."""
+    from tracer.redaction import REDACTED, is_secret_name
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: REDACTED if is_secret_name(str(k)) else v for k, v in value.items()}
+        return value
+
+    if isinstance(parameters, list):
+        return repr([clean(p) for p in parameters[:10]])
+    return repr(clean(parameters))
+
+
 def _open_db_span(name: str) -> RawSpan | None:
     rec = recorder.current.get()
     if rec is None:
@@ -90,6 +104,11 @@ def _before_execute(
         span.set("db.statement", statement[:2000])
         if executemany:
             span.set("db.executemany", True)
+        rec = recorder.current.get()
+        if rec is not None and rec.record_sql_parameters:
+            # by name where SQLAlchemy knows the names (the cursor sees positional ones)
+            named = getattr(context, "compiled_parameters", None)
+            span.set("db.parameters", redacted_parameters(named or parameters))
         setattr(context, _SPAN_KEY, span)
     except Exception as exc:
         report("db statement hook", exc)
