@@ -16,6 +16,7 @@ from tracer.instrumentation import (
     uninstrument,
 )
 from tracer.model import PHASES, STEP_NAMES, Span, SpanEvent, Trace
+from tracer.trigger import trigger_token, verify_token
 
 __version__ = "0.1.0"
 
@@ -31,5 +32,7 @@ __all__ = [
     "capture",
     "instrument",
     "is_instrumented",
+    "trigger_token",
     "uninstrument",
+    "verify_token",
 ]

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
+from tracer import clock
+from tracer.config import TraceConfig, config_from
 from tracer.hooks import database, framework, gc_pauses
 from tracer.hooks.asgi import _headers, wrap_stack
 from tracer.hooks.patching import Patcher
 from tracer.model import Trace
-from tracer import clock
-from tracer.config import TraceConfig, config_from
 from tracer.recorder import Recorder, mark_error
 from tracer.redaction import redact_headers
 from tracer.safety import report

@@ -4,7 +4,8 @@ The header value is ``<unix seconds>.<hex HMAC-SHA256(secret, unix seconds)>``:
 only someone holding the shared secret can make one, and a token expires
 after ``max_age`` seconds, so a leaked one is useless soon after.
 
-    curl -H "x-trace-request: $(python -c 'import tracer; print(tracer.trigger_token(b"s3cret"))')" ...
+    token=$(python -c 'import tracer; print(tracer.trigger_token("s3cret"))')
+    curl -H "x-trace-request: $token" https://api.example/orders
 """
 
 from __future__ import annotations

@@ -12,9 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import StaticPool
 
 import tracer
-from tracer.trigger import trigger_token, verify_token
-
 from tests.tracer.helpers import find
+from tracer.trigger import trigger_token, verify_token
 
 pytestmark = pytest.mark.anyio
 
