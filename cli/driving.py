@@ -90,7 +90,8 @@ async def _drive(app: Any, specs: list[RequestSpec], warm: bool) -> list[Exchang
 
     import tracer
 
-    tracer.instrument(app)
+    if not tracer.is_instrumented(app):
+        tracer.instrument(app, store=False)  # in-process runs keep their traces in memory
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     try:
         lifespan = app.router.lifespan_context(app)

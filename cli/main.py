@@ -7,8 +7,9 @@ drawing is ``tracer.renderers``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -100,6 +101,18 @@ def trace(
             help="Skip the untraced warm-up request, to see the app's first-request costs.",
         ),
     ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            metavar="URL",
+            help="Send the request to a running server (tracer embedded) and show its trace.",
+        ),
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option("--store", metavar="PATH", help="Trace store the server writes (with --url)."),
+    ] = None,
     load: Annotated[
         Path | None,
         typer.Option(
@@ -136,7 +149,14 @@ def trace(
         from cli.loading import load_app
 
         spec = parse_request(method, path, json_body, data, header or [])
-        exchange = drive(load_app(app_spec), spec, repeat, warm=not cold)
+        if url is not None:
+            from cli.live import send_live
+
+            if app_spec is not None:
+                raise CLIError("give either --url (a running server) or --app, not both")
+            exchange = send_live(url, spec, store, timeout=10.0)
+        else:
+            exchange = drive(load_app(app_spec), spec, repeat, warm=not cold)
         trace_ = exchange.trace
         summary = out.response_summary(exchange)
         (notes if stdout_is_document or output is not None else console).print(
@@ -201,19 +221,116 @@ def _load_trace(path: Path) -> object:
 
 
 #: ``trace-request NAME ...`` runs a subcommand; anything else is ``METHOD PATH``
-SUBCOMMANDS = ("tour",)
+SUBCOMMANDS = ("tour", "list", "show", "tail")
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        metavar="PATH",
+        help="Trace store file (default: $TRACE_REQUEST_STORE, else "
+        "~/.cache/trace-request/traces.db).",
+    ),
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="sequence (default), waterfall, tree, json or mermaid.",
+    ),
+]
+WidthOption = Annotated[
+    int | None, typer.Option("--width", min=40, max=1000, metavar="N", help="Columns to draw in.")
+]
+NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain text, no colour.")]
+
+
+def list_command(
+    store: StoreOption = None,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", min=1, metavar="N", help="How many of the newest traces."),
+    ] = 20,
+    errors: Annotated[
+        bool, typer.Option("--errors", help="Failed requests only (5xx or no response).")
+    ] = False,
+    no_color: NoColorOption = False,
+) -> None:
+    """List the traces in the local store, the newest at the bottom."""
+    from cli import output as out
+    from cli.store_commands import list_traces
+
+    list_traces(store, limit, errors, out.make_console(color=not no_color))
+
+
+def show_command(
+    trace_id: Annotated[
+        str, typer.Argument(metavar="TRACE_ID", help="A trace id, or 6+ characters of it.")
+    ],
+    store: StoreOption = None,
+    fmt: FormatOption = None,
+    width: WidthOption = None,
+    no_color: NoColorOption = False,
+) -> None:
+    """Draw one trace from the local store."""
+    from cli.store_commands import show_trace
+
+    _drawer(fmt, width, no_color)(show_trace(store, trace_id))
+
+
+def tail_command(
+    store: StoreOption = None,
+    fmt: FormatOption = None,
+    width: WidthOption = None,
+    no_color: NoColorOption = False,
+) -> None:
+    """Draw each new trace as the app stores it, like tail -f (Ctrl-C stops)."""
+    from cli import output as out
+    from cli.store_commands import tail
+
+    notes = out.make_console(stderr=True, color=not no_color)
+    tail(store, _drawer(fmt, width, no_color), notice=lambda m: notes.print(m, style="dim"))
+
+
+def _drawer(fmt: str | None, width: int | None, no_color: bool) -> Callable[[Any], None]:
+    from cli import output as out
+
+    renderer, export = out.resolve_format(fmt, None)
+    color = not no_color
+    console = out.make_console(color=color, width=width)
+
+    def draw(trace: Any) -> None:
+        renderable, text = out.render(
+            trace, renderer, export=export, width=width, ascii=False, color=color
+        )
+        if renderable is not None:
+            console.print(renderable)
+            console.print(out.findings(trace, width=width, ascii=False))
+        else:
+            sys.stdout.write(text if text is not None and text.endswith("\n") else f"{text}\n")
+            sys.stdout.flush()
+
+    return draw
 
 
 def _subcommand_app(name: str) -> typer.Typer:
     from cli.tour import tour
 
+    commands: dict[str, Callable[..., None]] = {
+        "tour": tour,
+        "list": list_command,
+        "show": show_command,
+        "tail": tail_command,
+    }
     sub = typer.Typer(
         add_completion=False,
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
         rich_markup_mode=None,
     )
-    sub.command(name)({"tour": tour}[name])
+    sub.command(name)(commands[name])
     return sub
 
 

@@ -4,8 +4,11 @@ There is no module-level engine: each app's lifespan creates its own and puts
 it on ``app.state``, so every ``create_app()`` gets a fresh, isolated database.
 """
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -16,7 +19,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import StaticPool
 
 from demo_app.config import Settings
 from demo_app.models import Base
@@ -26,24 +28,37 @@ SessionMaker = async_sessionmaker[AsyncSession]
 
 
 def create_engine(database_url: str) -> AsyncEngine:
-    """Create an async engine; an in-memory SQLite database gets a single shared connection.
+    """Create an async engine with a real connection pool.
 
-    Each new connection to ``sqlite://`` would open a new, empty database, so
-    ``StaticPool`` hands every session the same one.
+    SQLite serialises writers with its own locks; ``timeout`` lets a writer
+    wait for one instead of failing at once under concurrent requests.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return create_async_engine(url, connect_args={"timeout": 30})
+    return create_async_engine(url)
+
+
+def _throwaway_url(database_url: str) -> tuple[str, Path | None]:
+    """The in-memory default becomes a temporary file, removed at shutdown.
+
+    An in-memory SQLite database exists only inside one connection, so every
+    session would have to share it, and concurrent requests would interleave
+    their transactions on it. A private file gives each session its own.
     """
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        return create_async_engine(
-            url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-    return create_async_engine(url)
+        directory = Path(tempfile.mkdtemp(prefix="trace-request-demo-"))
+        return f"sqlite+aiosqlite:///{directory / 'demo.db'}", directory
+    return database_url, None
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Create the engine, schema and seed data on startup; dispose of the engine on shutdown."""
     settings: Settings = app.state.settings
-    engine = create_engine(settings.database_url)
+    database_url, scratch = _throwaway_url(settings.database_url)
+    engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
@@ -54,6 +69,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def get_sessionmaker(request: Request) -> SessionMaker:

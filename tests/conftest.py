@@ -15,6 +15,11 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # apps instrumented with the default store write here, never to the user's cache
+    import tempfile
+
+    store_dir = tempfile.mkdtemp(prefix="trace-request-tests-")
+    os.environ["TRACE_REQUEST_STORE"] = os.path.join(store_dir, "traces.db")
     if os.environ.get("TRACE_REQUEST_INSTRUMENT_DEMO") == "1":
         import demo_app.main
         import tracer

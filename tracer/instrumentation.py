@@ -34,6 +34,7 @@ _patcher = Patcher()
 _db_hooks = database.DatabaseHooks()
 _installed = 0
 _global_sinks: list[TraceSink] = []
+_shared_stores: dict[str, Any] = {}
 
 
 def _install_hooks() -> None:
@@ -179,6 +180,7 @@ def instrument(
     redact_headers: Iterable[str] = (),
     record_sql_parameters: bool = False,
     response_headers: bool = True,
+    store: Any = "auto",
 ) -> Any:
     """Trace every HTTP request of a FastAPI or Starlette ``app``; returns the app.
 
@@ -187,16 +189,24 @@ def instrument(
     :class:`~tracer.model.Trace`; ``tracer_provider`` (an OpenTelemetry
     ``TracerProvider``) receives the spans — the global provider is never
     used implicitly; without one, the standard ``OTEL_EXPORTER_OTLP_*``
-    variables configure an OTLP exporter when set. See docs/embedding.md for
+    variables configure an OTLP exporter when set. ``store`` keeps the last
+    traces in a local SQLite file (``True``, a path, or a ``TraceStore``); by
+    default it is on when no exporter is configured. See docs/embedding.md for
     every option.
     """
     sinks = [on_trace] if callable(on_trace) else list(on_trace or ())
+    otlp = None
     if tracer_provider is None:
         from tracer.exporters.otlp_env import sink_from_env
 
         otlp = sink_from_env()
         if otlp is not None:
             sinks.append(otlp)
+    if store == "auto":  # the local store is the default when no exporter is configured
+        store = tracer_provider is None and otlp is None
+    trace_store = _open_store(store)
+    if trace_store is not None:
+        sinks.append(trace_store)
     options = Instrumentation(
         on_trace=sinks,
         tracer_provider=tracer_provider,
@@ -236,6 +246,21 @@ def instrument(
     app.middleware_stack = None  # rebuilt, with probes, on the next request
     setattr(app, _STATE_ATTR, options)
     return app
+
+
+def _open_store(store: Any) -> Any:
+    """``True``: the default store file; a path: that file; a ``TraceStore``: itself."""
+    if store is None or store is False:
+        return None
+    from tracer.store import TraceStore, default_path
+
+    if isinstance(store, TraceStore):
+        return store
+    path = str(default_path() if store is True else store)
+    with _lock:  # one writer per file in this process, however many apps share it
+        if path not in _shared_stores:
+            _shared_stores[path] = TraceStore(path)
+        return _shared_stores[path]
 
 
 def uninstrument(app: Any) -> Any:

@@ -91,7 +91,9 @@ class TracedRequest:
 
         diagram = get_renderer("sequence")(width=DIAGRAM_WIDTH, color=False).render(self.trace)
         root = self.trace.root
-        pytest.fail(f"{root.name} → {self.trace.status_code}: {message}\n\n{diagram}", pytrace=False)
+        pytest.fail(
+            f"{root.name} → {self.trace.status_code}: {message}\n\n{diagram}", pytrace=False
+        )
 
 
 class RequestTracer:
@@ -104,7 +106,7 @@ class RequestTracer:
     def __call__(self, app: Any, **options: Any) -> Any:
         """Instrument ``app`` (if it is not already) and collect its traces; returns it."""
         if not is_instrumented(app):
-            instrument(app, response_headers=False, **options)
+            instrument(app, **{"response_headers": False, "store": False, **options})
             self._instrumented.append(app)
         collector = capture(app)
         collector.__enter__()

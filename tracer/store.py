@@ -1,6 +1,6 @@
 """The local trace store: the last N traces in one SQLite file, written off the request path.
 
-``TraceStore`` is a sink (``tracer.instrument(app, on_trace=TraceStore())``)
+``TraceStore`` is a sink (``tracer.instrument(app, store=True)`` opens one)
 and the reader behind ``trace-request list / show / tail``. The two sides
 have opposite needs, so they are kept apart:
 
@@ -11,8 +11,8 @@ have opposite needs, so they are kept apart:
   newest ``max_traces`` rows and swallows every failure: a full disk, a
   read-only or corrupt file or a lock held too long costs traces (counted in
   ``dropped``, logged once), never the host app's requests.
-- **Reading** opens the file read-only and reports any problem as a one-line
-  :class:`StoreError`, which the CLI prints as is.
+- **Reading** never creates the file, never writes to it and reports any
+  problem as a one-line :class:`StoreError`, which the CLI prints as is.
 
 Several processes (uvicorn or gunicorn workers) may write one file at once:
 the database is in WAL mode, every writer takes the write lock up front
@@ -82,6 +82,8 @@ _LOCK_RETRIES = 3
 _HEX = frozenset("0123456789abcdef")
 
 _Row = tuple[str, int, str, str, str | None, int | None, int, int, int, bytes]
+# ``TraceStore.list`` shadows the builtin in the class body: its signatures use these.
+_Fetched = list[tuple[Any, ...]]
 
 
 class StoreError(Exception):
@@ -111,6 +113,9 @@ class TraceSummary:
     duration_ns: int
     span_count: int
     error: bool
+
+
+_Summaries = list[TraceSummary]
 
 
 def default_path() -> Path:
@@ -257,6 +262,8 @@ class _Flush:
 
 _Item = Trace | _Flush
 _live_stores: weakref.WeakSet[TraceStore] = weakref.WeakSet()
+#: Connections a forked child inherited: SQLite must not use or close them there.
+_inherited: list[sqlite3.Connection] = []
 
 
 class TraceStore:
@@ -268,6 +275,11 @@ class TraceStore:
     queue to be written; ``close()`` drains it and stops the writer thread,
     and runs at interpreter exit for a store that was written to.
 
+    ``queue_size`` bounds the memory held while the disk or a lock stalls the
+    writer (a queued trace is a live object, tens of kB); the writer drains
+    thousands of traces a second, so a short stall under load costs traces,
+    not memory.
+
     The readers (``list``, ``get``, ``since``, ``count``, ``arrived_after``)
     never create the file and raise :class:`StoreError` with a one-line
     message when the store is missing, corrupt, locked or unreadable.
@@ -278,7 +290,7 @@ class TraceStore:
         path: str | os.PathLike[str] | None = None,
         *,
         max_traces: int = DEFAULT_MAX_TRACES,
-        queue_size: int = 10_000,
+        queue_size: int = 1000,
         batch_size: int = 100,
         flush_interval: float = 0.05,
         busy_timeout: float = 5.0,
@@ -307,7 +319,14 @@ class TraceStore:
         self._written = 0
         self._dropped = 0
         self._logged_failure = False
+        # SQLite connections must not be used or closed across fork(): a child keeps
+        # the parent's alive (and untouched) for good.
+        for conn in (getattr(self, "_reader", None), *getattr(self, "_writer_conn", ())):
+            if conn is not None:
+                _inherited.append(conn)
         self._reader: sqlite3.Connection | None = None
+        #: the writer thread's connection (zero or one), opened on its first batch
+        self._writer_conn: list[sqlite3.Connection] = []
 
     # -- counters -----------------------------------------------------------
 
@@ -337,7 +356,7 @@ class TraceStore:
         writer thread.
         """
         try:
-            if self._thread is None and not self._start_writer():
+            if self._closed or (self._thread is None and not self._start_writer()):
                 self._drop()
                 return
             self._queue.put_nowait(trace)
@@ -382,18 +401,18 @@ class TraceStore:
         Traces added after ``close()`` are dropped and counted. Reading still
         works (the reader reopens).
         """
+        self._close_reader()  # first: the last connection to close tidies the -wal file away
         with self._lock:
             already, self._closed = self._closed, True
             thread = self._thread
         if not already and thread is not None:
             atexit.unregister(self._close_at_exit)
-            marker = _Flush(stop=True)
+            deadline = time.monotonic() + timeout
             try:
-                self._queue.put(marker, timeout=timeout)
-                thread.join(timeout)
+                self._queue.put(_Flush(stop=True), timeout=timeout)
             except queue.Full:
-                pass  # the writer is stuck; it is a daemon and dies with the process
-        self._close_reader()
+                return  # the writer is stuck; it is a daemon and dies with the process
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _close_at_exit(self) -> None:
         try:
@@ -411,17 +430,19 @@ class TraceStore:
 
     def _run(self) -> None:
         """The writer thread: batch, write, repeat until a stop marker arrives."""
-        conn: list[sqlite3.Connection] = []  # zero or one open connection
+        conn = self._writer_conn
         stop = False
         while not stop:
             batch, markers = self._next_batch()
-            if batch:
-                self._write_batch(batch, conn)
+            try:
+                if batch:
+                    self._write_batch(batch, conn)
+            except Exception as exc:  # a bug here must not kill the thread and fill the queue
+                self._fail(len(batch), exc)
             for marker in markers:
                 stop = stop or marker.stop
                 marker.done.set()
-        for open_conn in conn:
-            open_conn.close()
+        self._discard(conn)
         self._drop_leftovers()
 
     def _next_batch(self) -> tuple[list[Trace], list[_Flush]]:
@@ -536,7 +557,7 @@ class TraceStore:
         route: str | None = None,
         status: int | None = None,
         errors_only: bool = False,
-    ) -> list[TraceSummary]:
+    ) -> _Summaries:
         """The newest ``limit`` traces, newest first.
 
         ``route`` matches the route template or the literal path.
@@ -558,7 +579,7 @@ class TraceStore:
         )
         return [_summary(r) for r in self._fetch(sql, (*params, limit))]
 
-    def since(self, started_ns_exclusive: int, limit: int = 100) -> list[TraceSummary]:
+    def since(self, started_ns_exclusive: int, limit: int = 100) -> _Summaries:
         """Traces that started after ``started_ns_exclusive``, oldest first."""
         sql = (
             f"SELECT {_SUMMARY_COLUMNS} FROM traces WHERE started_ns > ? "
@@ -571,7 +592,7 @@ class TraceStore:
         rows = self._fetch("SELECT max(rowid) FROM traces", ())
         return int(rows[0][0] or 0) if rows else 0
 
-    def arrived_after(self, cursor: int, limit: int = 100) -> tuple[list[TraceSummary], int]:
+    def arrived_after(self, cursor: int, limit: int = 100) -> tuple[_Summaries, int]:
         """Traces stored after position ``cursor``, in arrival order, and the new cursor.
 
         This is what ``tail`` follows rather than :meth:`since`: a slow request
@@ -622,7 +643,7 @@ class TraceStore:
                 f"trace {trace_id} in {self.path} is unreadable ({type(exc).__name__}: {exc})"
             ) from exc
 
-    def _fetch(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+    def _fetch(self, sql: str, params: Sequence[object]) -> _Fetched:
         """Run a read query; every failure becomes a one-line :class:`StoreError`."""
         with self._read_lock:
             try:
@@ -641,12 +662,16 @@ class TraceStore:
         if not self.path.is_file():
             what = "is not a file" if self.path.exists() else "does not exist"
             raise StoreError(f"no trace store at {self.path} (the path {what})")
-        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        # mode=rw never creates the file, and as the last connection to close it
+        # can fold the -wal file back in (SQLite opens a read-only file read-only);
+        # query_only keeps it a reader.
+        uri = f"{self.path.resolve().as_uri()}?mode=rw"
         conn = sqlite3.connect(
             uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            conn.execute("PRAGMA query_only = ON")
             if not self._has_schema(conn):
                 conn.close()
                 return None
@@ -657,18 +682,21 @@ class TraceStore:
         return conn
 
     def _has_schema(self, conn: sqlite3.Connection) -> bool:
-        """Whether the file holds our table; an empty file is a store a writer is creating."""
+        """Whether the file holds our table.
+
+        A database with no tables at all is a store a writer is creating (the
+        file exists and is switched to WAL before the table is committed): it
+        reads as empty. A database with other tables is someone else's.
+        """
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        table = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'traces'"
-        ).fetchone()
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer trace-request (store version {version})"
             )
-        if table is None and self.path.stat().st_size > 0:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if tables and "traces" not in tables:
             raise StoreError(f"{self.path} is not a trace-request store (no traces table)")
-        return table is not None
+        return "traces" in tables
 
     def _explain(self, error: sqlite3.Error) -> str:
         message = str(error)

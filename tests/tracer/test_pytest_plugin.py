@@ -6,7 +6,7 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
-APP = '''
+APP = """
 import time
 from fastapi import FastAPI, Depends
 from fastapi.testclient import TestClient
@@ -24,19 +24,20 @@ app = FastAPI()
 def users() -> list[dict]:
     with engine.connect() as c:
         ids = [r[0] for r in c.execute(text("SELECT id FROM users"))]
-        return [dict(c.execute(text("SELECT id, name FROM users WHERE id = :i"), {"i": i}).mappings().one()) for i in ids]
+        one = text("SELECT id, name FROM users WHERE id = :i")
+        return [dict(c.execute(one, {"i": i}).mappings().one()) for i in ids]
 
 @app.get("/slow")
 async def slow() -> dict:
     time.sleep(0.03)
     return {}
-'''
+"""
 
 
 def test_fixture_passes_and_fails_with_the_diagram(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(app_under_test=APP)
     pytester.makepyfile(
-        test_lifecycle='''
+        test_lifecycle="""
 from fastapi.testclient import TestClient
 from app_under_test import app
 
@@ -55,7 +56,7 @@ def test_catches_loop_blocking(trace_requests):
     client = TestClient(trace_requests(app))
     client.get("/slow")
     trace_requests.last.assert_no_event_loop_blocking()
-'''
+"""
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "ignore")
     result.assert_outcomes(passed=1, failed=2)

@@ -1,0 +1,53 @@
+"""``--url``: one real HTTP request to a running server that has the tracer embedded.
+
+The server's response carries ``x-trace-id``; its trace is then read from the
+store the server writes (a shared file: the same machine, or a mounted volume).
+With ``TRACE_REQUEST_TRIGGER_SECRET`` set, the request carries a trigger
+token, so a server that samples still traces this one request in full.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urljoin
+
+from cli.driving import Exchange, RequestSpec
+from cli.errors import CLIError
+
+
+def send_live(base_url: str, spec: RequestSpec, store_path: str | None, timeout: float) -> Exchange:
+    """Send ``spec`` to ``base_url`` and return the response with its stored trace."""
+    import httpx
+
+    from cli.store_commands import fetch_trace_for_response
+    from tracer.trigger import trigger_token
+
+    if not base_url.startswith(("http://", "https://")):
+        raise CLIError(f"--url must start with http:// or https://, got {base_url!r}")
+    headers = list(spec.headers)
+    secret = os.environ.get("TRACE_REQUEST_TRIGGER_SECRET")
+    if secret:
+        headers.append(("x-trace-request", trigger_token(secret)))
+    url = urljoin(base_url.rstrip("/") + "/", spec.path.lstrip("/"))
+    try:
+        response = httpx.request(
+            spec.method, url, headers=headers, content=spec.content, timeout=timeout
+        )
+    except httpx.HTTPError as exc:
+        raise CLIError(f"request to {url} failed: {exc}", exit_code=1) from exc
+    trace_id = response.headers.get("x-trace-id")
+    if not trace_id:
+        raise CLIError(
+            f"{url} answered {response.status_code} without an x-trace-id header: is the "
+            "tracer embedded (tracer.instrument(app, store=...)), and was this request "
+            "sampled? Set TRACE_REQUEST_TRIGGER_SECRET to the server's secret to force it.",
+            exit_code=1,
+        )
+    trace = fetch_trace_for_response(store_path, trace_id, timeout=timeout)
+    return Exchange(
+        status_code=response.status_code,
+        reason=response.reason_phrase,
+        headers=list(response.headers.multi_items()),
+        body=response.content,
+        trace=trace,
+    )
