@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tracer.model import Span, Trace
+from tracer.processors import exception_of
 
 Severity = Literal["error", "warning", "info"]
 Interval = tuple[int, int]
@@ -126,17 +127,6 @@ def attr_str(span: Span, key: str) -> str | None:
 def attr_strs(span: Span, key: str) -> list[str]:
     value = span.attributes.get(key)
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
-
-
-def exception_of(span: Span) -> tuple[str, str] | None:
-    """``(type, message)`` of the exception raised in ``span`` itself."""
-    for event in span.events:
-        if event.name == "exception":
-            attrs = event.attributes
-            return str(attrs.get("exception.type", "Exception")), str(
-                attrs.get("exception.message", "")
-            )
-    return None
 
 
 def ancestors(trace: Trace, span: Span) -> list[Span]:

@@ -18,13 +18,13 @@ from tracer.diagnostics import (
     attr_strs,
     clipped,
     endpoint_name,
-    exception_of,
     fmt_ns,
     own_intervals,
     plural,
     response_end,
 )
 from tracer.model import STEP_NAMES, Span, Trace
+from tracer.processors import exception_of
 
 #: What each layer is responsible for, whatever the request.
 ROLES: dict[int, str] = {
