@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import fastapi
 import httpx
 
 import tracer
-from tracer.model import Span, Trace
+from tracer.model import Span, SpanEvent, Trace
+
+#: (major, minor) of the installed FastAPI, for expectations that depend on it
+#: (scripts/matrix.sh runs the suite on older releases too).
+FASTAPI_VERSION = tuple(int(part) for part in fastapi.__version__.split(".")[:2])
 
 
 async def request(app: Any, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, Trace]:
@@ -63,3 +68,10 @@ def assert_well_formed(trace: Trace) -> None:
         assert "trace_request.unfinished" not in span.attributes, span.name
         for event in span.events:
             assert span.start_ns <= event.time_ns <= span.end_ns, (span.name, event.name)
+
+
+def exception_event(span: Span) -> SpanEvent:
+    """The span's first ``exception`` event (a GC pause may add a ``gc`` event before it)."""
+    matches = [e for e in span.events if e.name == "exception"]
+    assert matches, f"no exception event on {span.name!r}: {[e.name for e in span.events]}"
+    return matches[0]

@@ -10,7 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
-from tests.tracer.helpers import assert_well_formed, find, names, parent_of, request
+from tests.tracer.helpers import (
+    assert_well_formed,
+    exception_event,
+    find,
+    names,
+    parent_of,
+    request,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -89,5 +96,5 @@ async def test_statement_error_and_rollback() -> None:
     assert response.json() == {"conflict": "yes"}
     inserts = sorted((s for s in trace.spans if s.name == "INSERT t"), key=lambda s: s.start_ns)
     assert [s.status for s in inserts] == ["ok", "error"]
-    assert inserts[1].events[0].attributes["exception.type"] == "IntegrityError"
+    assert exception_event(inserts[1]).attributes["exception.type"] == "IntegrityError"
     assert find(trace, "ROLLBACK").phase == "db"

@@ -8,7 +8,14 @@ from typing import Annotated
 import pytest
 from fastapi import Depends, FastAPI, HTTPException
 
-from tests.tracer.helpers import assert_well_formed, find, names, parent_of, request
+from tests.tracer.helpers import (
+    assert_well_formed,
+    exception_event,
+    find,
+    names,
+    parent_of,
+    request,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -106,7 +113,7 @@ async def test_http_exception_from_a_dependency_is_attributed_to_it() -> None:
     assert response.status_code == 401
     dep = find(trace, "require_token")
     assert dep.status == "error"
-    assert dep.events[0].attributes["exception.type"] == "HTTPException"
+    assert exception_event(dep).attributes["exception.type"] == "HTTPException"
     assert find(trace, "solve_dependencies").status == "error"
     assert "secret" not in names(trace, "handler")
     assert trace.root.attributes["http.response.status_code"] == 401

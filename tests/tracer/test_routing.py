@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
 
-from tests.tracer.helpers import assert_well_formed, find, names, parent_of, request
+from tests.tracer.helpers import (
+    assert_well_formed,
+    exception_event,
+    find,
+    names,
+    parent_of,
+    request,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -83,7 +90,7 @@ async def test_router_level_dependency_raising_stops_before_the_handler() -> Non
     assert response.status_code == 400
     dep = find(trace, "check_version")
     assert dep.status == "error"
-    assert dep.events[0].attributes["exception.type"] == "HTTPException"
+    assert exception_event(dep).attributes["exception.type"] == "HTTPException"
     assert "read_item" not in names(trace)
 
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi import Cookie, FastAPI, Header, Query
 from pydantic import BaseModel, Field
 
-from tests.tracer.helpers import find, names, request
+from tests.tracer.helpers import exception_event, find, names, request
 
 pytestmark = pytest.mark.anyio
 
@@ -84,4 +84,4 @@ async def test_malformed_json_is_a_422_from_the_parse_step() -> None:
     assert response.status_code == 422
     parse = find(trace, "parse JSON")
     assert parse.status == "error"
-    assert parse.events[0].attributes["exception.type"] == "JSONDecodeError"
+    assert exception_event(parse).attributes["exception.type"] == "JSONDecodeError"

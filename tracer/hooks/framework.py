@@ -47,7 +47,9 @@ def install(patcher: Patcher) -> None:
     import starlette.responses as responses
     import starlette.routing as starlette_routing
 
-    patcher.patch(fastapi_routing.APIRoute, "handle", _wrap_handle, phase="routing")
+    if "handle" in vars(fastapi_routing.APIRoute):  # FastAPI 0.137+ (router tree)
+        patcher.patch(fastapi_routing.APIRoute, "handle", _wrap_handle, phase="routing")
+    # before 0.137 APIRoute inherits Route.handle, wrapped below
     patcher.patch(starlette_routing.Route, "handle", _wrap_handle, phase="routing")
     patcher.patch(fastapi_routing, "solve_dependencies", _wrap_solve, phase="dependency")
     patcher.patch(fastapi_routing, "run_endpoint_function", _wrap_endpoint, phase="handler")
@@ -65,7 +67,9 @@ def install(patcher: Patcher) -> None:
     except ImportError:  # pragma: no cover - every supported version has it
         return
     patcher.patch(dep_utils, "solve_dependencies", _wrap_solve, phase="dependency")
-    patcher.patch(dep_utils, "_solve_generator", _wrap_generator, phase="dependency (yield)")
+    # FastAPI < 0.121: public ``solve_generator(*, call, stack, sub_values)``
+    generator = "_solve_generator" if "_solve_generator" in vars(dep_utils) else "solve_generator"
+    patcher.patch(dep_utils, generator, _wrap_generator, phase="dependency (yield)")
     patcher.patch(dep_utils, "run_in_threadpool", _wrap_dep_threadpool, phase="dependency")
     patcher.patch(dep_utils, "request_params_to_args", _wrap_params, phase="validation")
     patcher.patch(dep_utils, "request_body_to_args", _wrap_body_args, phase="validation")
@@ -305,7 +309,7 @@ def _wrap_generator(original: Callable[..., Any]) -> Callable[..., Any]:
             return await original(*args, **kwargs)
         holder: list[Any] = [None, -1]
         try:
-            call = getattr(kwargs.get("dependant"), "call", None)
+            call = kwargs.get("call") or getattr(kwargs.get("dependant"), "call", None)
             kind = "async_generator" if _is_async_gen(call) else "generator"
             dep.set("dependency.kind", kind)
             stack.push(_teardown_end(holder))

@@ -56,9 +56,20 @@ def format_offset(ns: int) -> str:
     return f"{ns / 1e6:.3f}"
 
 
+#: Python 3.13 renamed these to the RFC 9110 wording; keep one rendering on every Python.
+_PHRASES = {
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    416: "Requested Range Not Satisfiable",
+    422: "Unprocessable Entity",
+}
+
+
 def status_text(code: int | None) -> str:
     if code is None:
         return "no response"
+    if code in _PHRASES:
+        return f"{code} {_PHRASES[code]}"
     try:
         return f"{code} {HTTPStatus(code).phrase}"
     except ValueError:
