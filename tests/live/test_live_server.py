@@ -35,6 +35,16 @@ def _script() -> str:
     return found
 
 
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+SERVER_PIDS: dict[str, int] = {}
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     store = tmp_path_factory.mktemp("live") / "traces.db"
@@ -73,6 +83,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     else:
         process.kill()
         pytest.fail(f"uvicorn did not start: {(store.parent / 'uvicorn.log').read_text()}")
+    SERVER_PIDS[base] = process.pid
     try:
         yield base, store
     finally:
@@ -178,3 +189,24 @@ def test_tail_shows_traces_as_they_arrive(server: tuple[str, Path]) -> None:
     assert tail.returncode == 0, err
     assert out.count("GET /items/{item_id}") >= 3
     assert "GET /health" not in out, "tail shows only what arrives after it started"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_memory_stays_flat_under_repeated_load(server: tuple[str, Path]) -> None:
+    """A short soak: after warm-up, more rounds of mixed load do not grow the server."""
+    base, _ = server
+    paths = ["/health", "/users/1", "/search?q=p", "/users/me", "/stream", "/items"]
+
+    async def round_() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+            for _ in range(5):
+                await asyncio.gather(*(client.get(p) for p in paths * 10))
+
+    asyncio.run(round_())  # warm-up: caches, pools, the store's ring fills up
+    asyncio.run(round_())
+    before = _rss_kib(SERVER_PIDS[base])
+    for _ in range(4):
+        asyncio.run(round_())
+    after = _rss_kib(SERVER_PIDS[base])
+    # 1,200 more traced requests; a per-request leak of even 10 kB would add 12 MB
+    assert after - before < 8 * 1024, f"RSS grew from {before} to {after} KiB"
