@@ -1,0 +1,1 @@
+"""trace-request benchmarks: ``python benchmarks/run.py`` (see docs/performance.md)."""

@@ -9,34 +9,50 @@ Variants:
 ``base``
     no tracing.
 ``full``
-    ``tracer.instrument(app, on_trace=sink)``: every phase recorded, the trace
-    built and handed to a sink that counts it and drops it.
+    ``tracer.instrument(app, on_trace=sink, store=False)``: every phase
+    recorded, the trace built and handed to a sink that counts it and drops it
+    (``store=False``: the trace store is measured separately, as ``store``).
 ``unsampled``
     ``tracer.instrument(app, sample_rate=0.0)``; if this tracer version does
     not take ``sample_rate`` yet, ``exclude_paths=[the benchmarked paths]`` (the
     same not-traced fast path), and the report says so.
+``store``
+    (informational) ``full`` plus the local trace store that ``instrument()``
+    opens by default when no exporter is configured, writing to a scratch file
+    (never the user's store). Measured over HTTP only (see ``INPROCESS_VARIANTS``).
 ``otel``
     ``FastAPIInstrumentor.instrument_app(app, tracer_provider=...)`` with a
-    ``SimpleSpanProcessor(InMemorySpanExporter())`` (cleared between batches),
+    ``SimpleSpanProcessor(InMemorySpanExporter())`` (cleared between rounds),
     plus ``SQLAlchemyInstrumentor`` where it supports the installed SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import logging
+import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-VARIANTS = ("base", "full", "unsampled", "otel")
+VARIANTS = ("base", "full", "unsampled", "otel", "store")
+#: in-process, the variants share one interpreter: the store's writer thread allocates
+#: (JSON, zlib) and its garbage collections would land in the other variants' requests,
+#: so the store is measured over HTTP only, in a server of its own
+INPROCESS_VARIANTS = ("base", "full", "unsampled", "otel")
 VARIANT_LABELS = {
     "base": "(a) no tracing",
     "full": "(b) trace-request, full",
     "unsampled": "(c) trace-request, not sampled",
     "otel": "(d) OTel contrib",
+    "store": "(e) = (b) + default trace store",
 }
+
+SHM = "/dev/shm"
 
 #: paths the not-sampled fallback (``exclude_paths``) must cover
 BENCH_PATHS = ("/health", "/users", "/users/me")
@@ -72,6 +88,7 @@ class Variant:
     client: Any = None
     sink: CountingSink | None = None
     exporter: Any = None  # OTel InMemorySpanExporter
+    store: Any = None  # tracer.store.TraceStore
     notes: list[str] = field(default_factory=list)
 
     def spans_recorded(self) -> int:
@@ -108,18 +125,40 @@ def _captured_log(name: str) -> Iterator[list[str]]:
         logger.propagate = propagate
 
 
-def instrument_unsampled(app: Any, sink: CountingSink) -> str:
-    """``sample_rate=0.0`` if the tracer takes it, else the ``exclude_paths`` fast path."""
+def instrument(app: Any, **options: Any) -> Any:
+    """``tracer.instrument`` without the default trace store (on tracers that have one)."""
     import tracer
 
+    options.setdefault("store", False)
     try:
-        tracer.instrument(app, on_trace=sink, sample_rate=0.0)
+        return tracer.instrument(app, **options)
+    except TypeError as exc:
+        if "store" not in str(exc) or options["store"] is not False:
+            raise
+    del options["store"]
+    return tracer.instrument(app, **options)
+
+
+def instrument_unsampled(app: Any, sink: CountingSink) -> str:
+    """``sample_rate=0.0`` if the tracer takes it, else the ``exclude_paths`` fast path."""
+    try:
+        instrument(app, on_trace=sink, sample_rate=0.0)
         return "sample_rate=0.0"
     except TypeError as exc:
         if "sample_rate" not in str(exc):
             raise
-    tracer.instrument(app, on_trace=sink, exclude_paths=list(BENCH_PATHS))
+    instrument(app, on_trace=sink, exclude_paths=list(BENCH_PATHS))
     return "exclude_paths (instrument() does not take sample_rate yet)"
+
+
+def scratch_dir() -> str:
+    """A private directory on tmpfs (or the default temp dir), removed at exit."""
+    if not _scratch_dirs:
+        atexit.register(_cleanup_scratch)
+    shm = os.path.isdir(SHM) and os.access(SHM, os.W_OK)
+    directory = tempfile.mkdtemp(prefix="trace-request-bench-", dir=SHM if shm else None)
+    _scratch_dirs.append(directory)
+    return directory
 
 
 class _DroppingExporter:
@@ -137,17 +176,54 @@ class _DroppingExporter:
         return True
 
 
+_scratch_dirs: list[str] = []
+
+
+def _cleanup_scratch() -> None:
+    for directory in _scratch_dirs:
+        shutil.rmtree(directory, ignore_errors=True)
+    _scratch_dirs.clear()
+
+
+def bench_settings() -> Any:
+    """The demo's default settings, with its SQLite database in a file on tmpfs.
+
+    Disk flushes on COMMIT vary by milliseconds from one request to the next and
+    would drown the tracer's cost, so the database lives in ``/dev/shm`` when
+    there is one (the demo's own default otherwise). One file per app.
+    """
+    from demo_app.config import Settings
+
+    if not os.path.isdir(SHM) or not os.access(SHM, os.W_OK):
+        return Settings()
+    return Settings(database_url=f"sqlite+aiosqlite:///{scratch_dir()}/demo.db")
+
+
+def database_note() -> str:
+    if os.path.isdir(SHM) and os.access(SHM, os.W_OK):
+        return f"database: the demo's SQLite (aiosqlite) in a file on tmpfs ({SHM}), one per app"
+    return "database: the demo's default (no tmpfs found)"
+
+
 def make_variant(name: str, *, keep_otel_spans: bool = True) -> Variant:
     """A fresh demo app in variant ``name``; ``keep_otel_spans=False`` drops OTel spans."""
     from demo_app.main import create_app
 
-    app = create_app()
+    app = create_app(bench_settings())
     variant = Variant(name, app)
     if name == "full":
-        import tracer
-
         variant.sink = CountingSink()
-        tracer.instrument(app, on_trace=variant.sink)
+        instrument(app, on_trace=variant.sink)
+    elif name == "store":
+        variant.sink = CountingSink()
+        try:
+            from tracer.store import TraceStore
+        except ImportError:
+            variant.notes.append("this tracer has no trace store: same as full")
+            instrument(app, on_trace=variant.sink)
+        else:
+            variant.store = TraceStore(os.path.join(scratch_dir(), "traces.db"))
+            instrument(app, on_trace=variant.sink, store=variant.store)
     elif name == "unsampled":
         variant.sink = CountingSink()
         variant.notes.append(instrument_unsampled(app, variant.sink))
@@ -228,6 +304,7 @@ class Endpoint:
     path: str
     expect: int
     batch: int  # requests per variant per round
+    chunk: int  # requests in a row before the next variant's turn
     json: Callable[[], Any] | None = None
     headers: Callable[[Variant], dict[str, str]] | None = None
     cheap_hash: bool = False
@@ -263,7 +340,7 @@ def endpoints(scale: float = 1.0) -> list[Endpoint]:
         return max(3, int(count * scale))
 
     return [
-        Endpoint("health", "GET /health", "GET", "/health", 200, n(200)),
+        Endpoint("health", "GET /health", "GET", "/health", 200, n(200), 10),
         Endpoint(
             "users_me",
             "GET /users/me (bearer → oauth2 → get_current_user → get_db → db.get)",
@@ -271,6 +348,7 @@ def endpoints(scale: float = 1.0) -> list[Endpoint]:
             "/users/me",
             200,
             n(120),
+            5,
             headers=_bearer,
         ),
         Endpoint(
@@ -280,6 +358,7 @@ def endpoints(scale: float = 1.0) -> list[Endpoint]:
             "/users",
             201,
             n(60),
+            2,
             json=_new_user,
             cheap_hash=True,
         ),
@@ -290,6 +369,7 @@ def endpoints(scale: float = 1.0) -> list[Endpoint]:
             "/users",
             201,
             n(12),
+            1,
             json=_new_user,
         ),
     ]

@@ -25,23 +25,31 @@ class Samples:
     """Per-round medians of one (endpoint, variant) cell."""
 
     round_medians: list[float] = field(default_factory=list)  # ns per request, one per round
+    round_means: list[float] = field(default_factory=list)  # ns per request, one per round
     requests: int = 0
 
     @property
     def median_ns(self) -> float:
+        """Median over rounds of the round's median request."""
         return median(self.round_medians)
 
+    @property
+    def mean_ns(self) -> float:
+        """Median over rounds of the round's mean request (includes GC pauses)."""
+        return median(self.round_means)
 
-def ratio_per_round(a: Samples, b: Samples) -> list[float]:
+
+def ratio_per_round(a: Samples, b: Samples, *, means: bool = False) -> list[float]:
     """``a / b`` for each round (both measured in the same round)."""
-    return [x / y for x, y in zip(a.round_medians, b.round_medians, strict=False) if y > 0]
+    xs, ys = (a.round_means, b.round_means) if means else (a.round_medians, b.round_medians)
+    return [x / y for x, y in zip(xs, ys, strict=False) if y > 0]
 
 
 def overhead_ratio_per_round(ours: Samples, otel: Samples, base: Samples) -> list[float]:
-    """``(ours - base) / (otel - base)`` for each round."""
+    """``(ours - base) / (otel - base)`` for each round (round medians)."""
     out = []
     for o, t, b in zip(ours.round_medians, otel.round_medians, base.round_medians, strict=False):
-        if t - b > 0:
+        if t != b:
             out.append((o - b) / (t - b))
     return out
 
@@ -75,9 +83,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = ""
     aligns = list(align) + ["<"] * (len(headers) - len(align))
 
     def line(cells: Sequence[str]) -> str:
-        parts = [
-            f"{c:{aligns[i]}{widths[i]}}" for i, c in enumerate(cells)
-        ]
+        parts = [f"{c:{aligns[i]}{widths[i]}}" for i, c in enumerate(cells)]
         return "  ".join(parts).rstrip()
 
     sep = "  ".join("-" * w for w in widths)

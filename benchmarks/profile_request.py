@@ -60,8 +60,10 @@ def tracer_breakdown(stats: pstats.Stats, count: int, top: int = 40) -> list[tup
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--endpoint", default="health", help="health, users_me, post_users_cheap, post_users")
-    parser.add_argument("--variant", default="full", help="base, full, unsampled, otel")
+    parser.add_argument(
+        "--endpoint", default="health", help="health, users_me, post_users_cheap, post_users"
+    )
+    parser.add_argument("--variant", default="full", help="base, full, unsampled, otel, store")
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--sort", default="tottime")
@@ -72,7 +74,8 @@ def main() -> None:
     total = sum(v[2] for v in stats.stats.values()) * 1e6 / args.n  # type: ignore[attr-defined]
     rows = tracer_breakdown(stats, args.n)
     print(f"total own time under the profiler: {total:,.1f} µs/request")
-    print(f"tracer/ own time: {sum(r[0] for r in tracer_breakdown(stats, args.n, 10_000)):,.1f} µs/request")
+    own = sum(r[0] for r in tracer_breakdown(stats, args.n, 10_000))
+    print(f"tracer/ own time: {own:,.1f} µs/request")
     for us, where in rows:
         print(f"  {us:8.2f} µs  {where}")
 
