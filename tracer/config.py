@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tracer.recorder import MIN_LIMIT
 from tracer.trigger import verify_token
 from tracer.types import Scope
 
@@ -44,9 +45,10 @@ class TraceConfig:
             raise ValueError(f"sample_rate must be between 0 and 1, got {self.sample_rate}")
         if self.max_spans < 1:
             raise ValueError(f"max_spans must be at least 1, got {self.max_spans}")
-        if self.max_attribute_length < 16:
+        if self.max_attribute_length < MIN_LIMIT:
             raise ValueError(
-                f"max_attribute_length must be at least 16, got {self.max_attribute_length}"
+                f"max_attribute_length must be at least {MIN_LIMIT}, "
+                f"got {self.max_attribute_length}"
             )
         object.__setattr__(self, "_trigger_key", self.trigger_header.lower().encode("latin-1"))
 

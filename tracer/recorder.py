@@ -17,6 +17,10 @@ from tracer import clock
 from tracer.model import Phase, Span, SpanEvent, Status, Trace
 from tracer.safety import report
 
+#: The smallest ``max_attribute_length`` a config accepts: a string set on a
+#: span longer than this is checked against the real limit when the trace is built.
+MIN_LIMIT = 16
+
 
 class RawSpan:
     """A span while it is being recorded: integer ids, monotonic times."""
@@ -26,6 +30,7 @@ class RawSpan:
         "end",
         "events",
         "index",
+        "long",
         "name",
         "parent",
         "phase",
@@ -35,7 +40,14 @@ class RawSpan:
     )
 
     def __init__(
-        self, index: int, parent: int, name: str, phase: Phase, step: int, start: int
+        self,
+        index: int,
+        parent: int,
+        name: str,
+        phase: Phase,
+        step: int,
+        start: int,
+        attributes: dict[str, Any] | None = None,
     ) -> None:
         self.index = index
         self.parent = parent
@@ -45,13 +57,21 @@ class RawSpan:
         self.start = start
         self.end = -1
         self.status: Status = "ok"
-        self.attributes: dict[str, Any] | None = None
+        #: attributes given here are the hooks' own short values, never cut;
+        #: :meth:`set` flags values that :meth:`Recorder.build` may have to cut
+        self.attributes = attributes
+        self.long = False
         self.events: list[tuple[str, int, dict[str, Any]]] | None = None
 
     def set(self, key: str, value: Any) -> None:
-        if self.attributes is None:
-            self.attributes = {}
-        self.attributes[key] = value
+        attributes = self.attributes
+        if attributes is None:
+            self.attributes = attributes = {}
+        attributes[key] = value
+        if not self.long and (
+            isinstance(value, list) or (isinstance(value, str) and len(value) > MIN_LIMIT)
+        ):
+            self.long = True
 
     def event(self, name: str, attributes: dict[str, Any]) -> None:
         if self.events is None:
@@ -85,8 +105,9 @@ class Recorder:
 
     def __init__(self, max_spans: int = 2000) -> None:
         #: chosen up front: the response carries them (``x-trace-id``, ``traceparent``)
-        self.trace_id = os.urandom(16).hex()
-        self.root_id = os.urandom(8).hex()
+        ids = os.urandom(24).hex()
+        self.trace_id = ids[:32]
+        self.root_id = ids[32:]
         self.wall0 = clock.wall_ns()
         self.monotonic0 = clock.now_ns()
         self.spans: list[RawSpan] = []
@@ -111,12 +132,23 @@ class Recorder:
         #: False: don't look for a server span; None: look for one; else its SpanContext
         self.otel_parent: Any = False
 
-    def open(self, name: str, phase: Phase, step: int, parent: int, start: int = -1) -> RawSpan:
+    def open(
+        self,
+        name: str,
+        phase: Phase,
+        step: int,
+        parent: int,
+        start: int = -1,
+        attributes: dict[str, Any] | None = None,
+    ) -> RawSpan:
         """Append a span that has started; the caller ends it by setting ``end``."""
-        index = len(self.spans)
-        span = RawSpan(index, parent, name, phase, step, clock.now_ns() if start < 0 else start)
+        spans = self.spans
+        index = len(spans)
+        span = RawSpan(
+            index, parent, name, phase, step, clock.now_ns() if start < 0 else start, attributes
+        )
         if index < self.max_spans:
-            self.spans.append(span)
+            spans.append(span)
         else:
             self.dropped += 1
         return span
@@ -125,45 +157,65 @@ class Recorder:
         """Turn the buffer into a :class:`Trace` (ids, epoch times, open spans closed).
 
         Long string attributes (SQL text, error messages) are cut to
-        ``max_attribute_length``: a huge value never makes a huge trace.
+        ``max_attribute_length``: a huge value never makes a huge trace. The
+        raw spans' attribute dicts are handed over, not copied: a recorder is
+        built once, after its request.
         """
+        raw_spans = self.spans
         offset = self.wall0 - self.monotonic0
-        last = max((s.end for s in self.spans), default=self.monotonic0)
-        last = max(last, max((s.start for s in self.spans), default=last))
-        ids = [self.root_id, *(os.urandom(8).hex() for _ in self.spans[1:])]
+        last = self.monotonic0
+        for raw in raw_spans:
+            if raw.end > last:
+                last = raw.end
+            if raw.start > last:
+                last = raw.start
+        count = len(raw_spans)
+        # one read of the OS's randomness for every span id but the root's (chosen up front)
+        hexed = os.urandom(8 * count).hex()
+        ids = [self.root_id, *(hexed[i : i + 16] for i in range(16, 16 * count, 16))]
+        limit = max_attribute_length
         spans: list[Span] = []
-        for raw in self.spans:
-            end = raw.end if raw.end >= 0 else last
-            attributes = _limited(raw.attributes, max_attribute_length) if raw.attributes else {}
-            if raw.end < 0:
+        append = spans.append
+        for raw in raw_spans:
+            attributes = raw.attributes
+            if attributes is None:
+                attributes = {}
+            elif raw.long:
+                attributes = _limited(attributes, limit)
+            end = raw.end
+            if end < 0:
+                end = last
                 attributes["trace_request.unfinished"] = True
-            spans.append(
+            parent = raw.parent
+            append(
                 Span(
-                    span_id=ids[raw.index],
-                    parent_id=ids[raw.parent] if 0 <= raw.parent < len(ids) else None,
-                    name=raw.name,
-                    phase=raw.phase,
-                    step=raw.step,
-                    start_ns=raw.start + offset,
-                    end_ns=end + offset,
-                    status=raw.status,
-                    attributes=attributes,
-                    events=[
-                        SpanEvent(name, t + offset, _limited(attrs, max_attribute_length))
-                        for name, t, attrs in raw.events or ()
-                    ],
+                    ids[raw.index],
+                    ids[parent] if 0 <= parent < count else None,
+                    raw.name,
+                    raw.phase,
+                    raw.step,
+                    raw.start + offset,
+                    end + offset,
+                    raw.status,
+                    attributes,
+                    [
+                        SpanEvent(name, t + offset, _limited(attrs, limit))
+                        for name, t, attrs in raw.events
+                    ]
+                    if raw.events
+                    else [],
                 )
             )
-        meta = dict(self.meta)
+        meta = self.meta
         if self.dropped:
             meta["dropped_spans"] = self.dropped
         return Trace(
-            trace_id=self.trace_id,
-            spans=spans,
-            request=dict(self.request),
-            response=dict(self.response),
-            response_end_ns=self.response_end + offset if self.response_end >= 0 else None,
-            meta=meta,
+            self.trace_id,
+            spans,
+            self.request,
+            self.response,
+            self.response_end + offset if self.response_end >= 0 else None,
+            meta,
         )
 
 

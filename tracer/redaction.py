@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -39,6 +40,12 @@ def redact_headers(
     out = []
     for name, value in headers:
         key = name.lower()
-        secret = key in SENSITIVE_HEADERS or key in extra or is_secret_name(key)
+        secret = key in extra or _secret_header(key)
         out.append([key, REDACTED if secret else value])
     return out
+
+
+@functools.lru_cache(maxsize=512)
+def _secret_header(key: str) -> bool:
+    """Per header name, decided once: the same few names arrive on every request."""
+    return key in SENSITIVE_HEADERS or is_secret_name(key)

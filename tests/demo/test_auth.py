@@ -145,3 +145,13 @@ def test_admin_routes_are_401_without_token(client: TestClient, path: str) -> No
 
     assert response.status_code == 401
     assert response.json() == {"detail": "Not authenticated"}
+
+
+def test_precomputed_seed_hashes_verify_their_passwords() -> None:
+    from demo_app.security import verify_password
+    from demo_app.seed import _SEED_HASHES
+
+    assert _SEED_HASHES, "the seed hashes are precomputed"
+    for password, stored in _SEED_HASHES.items():
+        assert verify_password(password, stored)
+        assert not verify_password(password + "x", stored)

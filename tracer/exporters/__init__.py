@@ -1,12 +1,22 @@
 """Getting traces out: OpenTelemetry spans (a TracerProvider or any SpanExporter) and OTLP/JSON.
 
-See docs/opentelemetry.md for how a Trace maps onto OpenTelemetry spans.
+See docs/opentelemetry.md for how a Trace maps onto OpenTelemetry spans. The
+names load on first use: importing the OpenTelemetry SDK costs start-up time
+that an app exporting nothing (or only to the local store) should not pay.
 """
 
 from __future__ import annotations
 
-from tracer.exporters.otel import export_to_provider, export_with_exporter, to_readable_spans
-from tracer.exporters.otlp_json import from_otlp_json, to_otlp_json, to_otlp_json_lines
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tracer.exporters.otel import (
+        export_to_provider,
+        export_with_exporter,
+        to_readable_spans,
+    )
+    from tracer.exporters.otlp_json import from_otlp_json, to_otlp_json, to_otlp_json_lines
 
 __all__ = [
     "export_to_provider",
@@ -16,3 +26,19 @@ __all__ = [
     "to_otlp_json_lines",
     "to_readable_spans",
 ]
+
+_HOME = {
+    "export_to_provider": "otel",
+    "export_with_exporter": "otel",
+    "to_readable_spans": "otel",
+    "from_otlp_json": "otlp_json",
+    "to_otlp_json": "otlp_json",
+    "to_otlp_json_lines": "otlp_json",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tracer.exporters' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"tracer.exporters.{module}"), name)

@@ -51,7 +51,15 @@ class TerminalRenderer(Renderer):
         """A Rich renderable that lays itself out at the console's width (or ``width``)."""
 
     def render(self, trace: Trace) -> str:
-        return render_to_text(self.renderable(trace), self.width, self.color)
+        renderable = self.renderable(trace)
+        if not self.color:
+            from tracer.renderers.chrome import View, plain_text
+
+            if isinstance(renderable, View):
+                text = plain_text(renderable, self.width)
+                if text is not None:
+                    return text
+        return render_to_text(renderable, self.width, self.color)
 
 
 def _console(width: int | None, *, color: bool, record: bool = False) -> Console:

@@ -6,6 +6,7 @@ them; the canvas keeps that simple and keeps wide (CJK) characters in two cells.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from rich.cells import get_character_cell_size
@@ -94,6 +95,8 @@ class Canvas:
     def put(self, x: int, text: str, style: str = "", limit: int | None = None) -> int:
         """Write ``text`` from column ``x`` (clipped at ``limit``); returns the next column."""
         end = self.width if limit is None else min(limit, self.width)
+        if text.isascii() and text.isprintable():  # one cell a character: write a slice
+            return self._put_narrow(x, text, style, end)
         for c in text:
             if c == NBSP:
                 c = " "
@@ -110,6 +113,30 @@ class Canvas:
                 self._set(x + 1, _WIDE_TAIL, style)
             x += w
         return x
+
+    def put_cell(self, x: int, char: str, style: str) -> None:
+        """Write one narrow (one-cell) character at ``x``: lane glyphs, row after row."""
+        if 0 <= x < self.width:
+            self._set(x, char, style)
+
+    def _put_narrow(self, x: int, text: str, style: str, end: int) -> int:
+        if x < 0:
+            if x + len(text) <= 0:
+                return x + len(text)
+            text, x = text[-x:], 0
+        count = min(len(text), end - x)
+        if count <= 0:
+            return x
+        chars = self.chars
+        stop = x + count
+        # never leave half of a wide character behind, at either end of the slice
+        if chars[x] == _WIDE_TAIL and x > 0:
+            chars[x - 1] = " "
+        if stop < self.width and chars[stop] == _WIDE_TAIL:
+            chars[stop] = " "
+        chars[x:stop] = text[:count]
+        self.styles[x:stop] = [style] * count
+        return stop
 
     def _set(self, x: int, char: str, style: str) -> None:
         # never leave half of a wide character behind
@@ -141,19 +168,37 @@ class Canvas:
 
     def runs(self) -> list[tuple[str, str]]:
         """``(text, style)`` runs of the line, trailing blanks dropped."""
-        out: list[tuple[str, str]] = []
+        chars = self.chars
         end = self.width
-        while end > 0 and self.chars[end - 1] in (" ", _WIDE_TAIL):
+        while end > 0 and chars[end - 1] in (" ", _WIDE_TAIL):
             end -= 1
-        run, run_style = "", ""
-        for char, cell_style in zip(self.chars[:end], self.styles[:end], strict=True):
-            # unstyled blanks keep runs short and stop SVG viewers eating leading spaces
-            style = "" if char == " " and not _shows_blank(cell_style) else cell_style
-            if style != run_style and run:
-                out.append((run, run_style))
-                run = ""
-            run_style = style
-            run += char
-        if run:
-            out.append((run, run_style))
+        if end == 0:
+            return []
+        blank = _blank_style
+        # unstyled blanks keep runs short and stop SVG viewers eating leading spaces
+        styles = [
+            blank(cell_style) if char == " " else cell_style
+            for char, cell_style in zip(chars[:end], self.styles[:end], strict=True)
+        ]
+        out: list[tuple[str, str]] = []
+        start = 0
+        for i in range(1, end):
+            if styles[i] != styles[i - 1]:
+                out.append(("".join(chars[start:i]), styles[start]))
+                start = i
+        out.append(("".join(chars[start:end]), styles[start]))
         return out
+
+    def plain(self) -> str:
+        """The line's characters, trailing blanks dropped (what ``runs`` prints uncoloured)."""
+        chars = self.chars
+        end = self.width
+        while end > 0 and chars[end - 1] in (" ", _WIDE_TAIL):
+            end -= 1
+        return "".join(chars[:end])
+
+
+@functools.lru_cache(maxsize=256)
+def _blank_style(style: str) -> str:
+    """The style a blank cell keeps: none, unless the style shows on blanks."""
+    return style if _shows_blank(style) else ""

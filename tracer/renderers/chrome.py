@@ -45,6 +45,30 @@ def emit(lines: list[Text | Canvas]) -> RenderResult:
             yield line
 
 
+def plain_text(view: View, console_width: int | None) -> str | None:
+    """``view`` as uncoloured text without Rich, or ``None`` when only Rich lays it out right.
+
+    What Rich prints for these lines when colour is off: each canvas row's
+    characters, each text line's plain text. Lines Rich would crop or wrap send
+    the caller back to Rich. (Pages of a 1,000-span trace: 0.3 s through Rich.)
+    """
+    width = view.width or console_width
+    if width is None or width < MIN_WIDTH:
+        return None
+    out: list[str] = []
+    for line in view.lines(width):
+        if isinstance(line, Canvas):
+            out.append(line.plain())
+            out.append("\n")
+            continue
+        plain = line.plain
+        if "\n" in plain or cells(plain) > width or line.end != "\n":
+            return None
+        out.append(plain)
+        out.append("\n")
+    return "".join(out)
+
+
 class Lines:
     """Already laid-out lines as a Rich renderable (e.g. one page of a step-by-step view)."""
 

@@ -126,6 +126,11 @@ class _Drawing:
         self.g = glyphs
         self.ascii = ascii
         self.lane_style = _lane_styles(flow)
+        lane_glyphs = (glyphs.unreached, glyphs.active, glyphs.idle)
+        self._narrow_lanes = all(
+            len(c) == 1 and cells(c) == 1
+            for c in (*lane_glyphs, glyphs.gap_active, glyphs.gap_idle)
+        )
         self.t0 = flow.trace.start_ns
         resp = response_ns(flow.trace)
         total = resp if resp is not None else flow.trace.end_ns - flow.trace.start_ns
@@ -253,14 +258,16 @@ class _Drawing:
 
     def _lanes(self, canvas: Canvas, t: int, gap: bool = False) -> None:
         g, lm = self.g, self.flow.lanes
+        # lane glyphs are one cell wide (glyphs.py): written cell by cell, not measured
+        put = canvas.put_cell if self._narrow_lanes else canvas.put
         for i, lane in enumerate(lm.lanes):
             x = self.lay.x(i)
             if not lane.reached:
-                canvas.put(x, g.unreached, theme.FAINT)
+                put(x, g.unreached, theme.FAINT)
             elif lm.is_active(i, t):
-                canvas.put(x, g.gap_active if gap else g.active, self.lane_style[i])
+                put(x, g.gap_active if gap else g.active, self.lane_style[i])
             else:
-                canvas.put(x, g.gap_idle if gap else g.idle, theme.FAINT)
+                put(x, g.gap_idle if gap else g.idle, theme.FAINT)
 
     def _row(self, row: Row, step: int | None) -> list[Canvas]:
         lay, g = self.lay, self.g
@@ -351,8 +358,15 @@ class _Drawing:
                 self._lanes(canvas, row.time_ns)
             x = label_x
             # clear the lane glyphs under the label (and one cell after it)
-            for char, style in line:
-                x = canvas.put(x, char, style, limit=end)
+            run, run_style = "", ""
+            for char, style in line:  # one put per run of same-styled characters
+                if style != run_style and run:
+                    x = canvas.put(x, run, run_style, limit=end)
+                    run = ""
+                run_style = style
+                run += char
+            if run:
+                x = canvas.put(x, run, run_style, limit=end)
             if canvas.char(x) not in (" ", "") and x < end:
                 canvas.put(x, " ")
             if n:

@@ -1,0 +1,73 @@
+"""The CLI's in-process client: what it sends, and what it makes of odd answers."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import subprocess
+import sys
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from cli.driving import RequestSpec, call_asgi
+
+
+def _app() -> Starlette:
+    async def echo(request: Request) -> Response:
+        body = await request.body()
+        text = f"{request.method} {request.url.path} q={request.query_params.get('q')} {body!r}"
+        headers = {"x-ua": request.headers.get("user-agent", "")}
+        return Response(text, headers=headers)
+
+    async def zipped(request: Request) -> Response:
+        return Response(gzip.compress(b"x" * 1000), headers={"content-encoding": "gzip"})
+
+    async def boom(request: Request) -> Response:
+        raise RuntimeError("boom")
+
+    return Starlette(
+        routes=[
+            Route("/echo/{rest:path}", echo, methods=["GET", "POST"]),
+            Route("/zipped", zipped),
+            Route("/boom", boom),
+        ]
+    )
+
+
+def test_path_query_body_and_headers_reach_the_app() -> None:
+    spec = RequestSpec("POST", "/echo/a%20b?q=hi", [("User-Agent", "me")], b"{}")
+    status, headers, body = asyncio.run(call_asgi(_app(), spec))
+    assert status == 200
+    assert body == b"POST /echo/a b q=hi b'{}'"
+    assert ("x-ua", "me") in headers  # the user's header replaces the default one
+
+
+def test_an_app_that_raises_before_answering_gets_a_500() -> None:
+    status, _headers, _body = asyncio.run(call_asgi(_app(), RequestSpec("GET", "/boom", [])))
+    assert status == 500
+
+
+def test_gzip_bodies_are_shown_decoded() -> None:
+    from cli.driving import _decoded
+
+    status, headers, body = asyncio.run(call_asgi(_app(), RequestSpec("GET", "/zipped", [])))
+    assert status == 200
+    assert _decoded(headers, body) == b"x" * 1000
+    assert _decoded([("content-encoding", "gzip")], b"not gzip") == b"not gzip"
+
+
+def test_instrumenting_without_an_exporter_does_not_load_the_opentelemetry_sdk() -> None:
+    code = (
+        "import sys; from fastapi import FastAPI; import tracer; "
+        "tracer.instrument(FastAPI(), store=False); "
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk')))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "[]"
