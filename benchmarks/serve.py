@@ -9,6 +9,7 @@ otel) until it is terminated. Access logs are off for every variant.
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sys
@@ -26,6 +27,15 @@ def main() -> None:
 
     name = sys.argv[1]
     variant = make_variant(name, keep_otel_spans=False)
+    profile_to = os.environ.get("BENCH_PROFILE_DIR")
+    if profile_to:  # where a server's CPU goes: cProfile of the whole run, written at exit
+        import atexit
+        import cProfile
+
+        profiler = cProfile.Profile()
+        path = os.path.join(profile_to, f"{name}.prof")
+        atexit.register(lambda: (profiler.disable(), profiler.dump_stats(path)))
+        profiler.enable()
     # proto=IPPROTO_TCP as asyncio's own create_server gives: accepted sockets inherit it, and
     # asyncio sets TCP_NODELAY only on those (with proto 0, Nagle + delayed ACK add ~40 ms)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -24,9 +24,10 @@ directory we create are private to the owner: traces hold request data.
 from __future__ import annotations
 
 import atexit
+import collections
+import json
 import logging
 import os
-import queue
 import sqlite3
 import threading
 import time
@@ -154,7 +155,9 @@ def summarize(trace: Trace) -> TraceSummary:
 
 def _row(trace: Trace) -> _Row:
     s = summarize(trace)
-    document = zlib.compress(trace.to_json(indent=None).encode("utf-8"))
+    # compact JSON, fastest zlib level: half the writer's CPU of the defaults, ~10 % bigger
+    text = json.dumps(trace.to_dict(), separators=(",", ":"), default=repr)
+    document = zlib.compress(text.encode("utf-8"), 1)
     return (
         s.trace_id,
         s.started_ns,
@@ -310,7 +313,13 @@ class TraceStore:
 
     def _reset_process_state(self) -> None:
         """Fresh locks, queue, counters and connections (at creation, and in a forked child)."""
-        self._queue: queue.Queue[_Item] = queue.Queue(self._queue_size)
+        # a deque, not a queue.Queue: ``add`` is one C-level append on the request path
+        # and the writer wakes once per batch, not once per trace (a Condition per put
+        # cost ~0.5 ms of CPU per request under load, mostly in GIL hand-offs)
+        self._pending: collections.deque[_Item] = collections.deque()
+        self._wakeup = threading.Event()  # set when work arrives at an idle writer
+        self._hurry = threading.Event()  # set when a flush or close waits
+        self._markers = 0  # flush/close markers in ``_pending`` (under ``_lock``)
         self._lock = threading.Lock()  # starting/stopping the writer
         self._count_lock = threading.Lock()
         self._read_lock = threading.Lock()
@@ -359,9 +368,12 @@ class TraceStore:
             if self._closed or (self._thread is None and not self._start_writer()):
                 self._drop()
                 return
-            self._queue.put_nowait(trace)
-        except queue.Full:
-            self._drop()
+            if len(self._pending) >= self._queue_size:
+                self._drop()
+                return
+            self._pending.append(trace)
+            if not self._wakeup.is_set():
+                self._wakeup.set()
         except Exception as exc:  # a sink must never raise into the request
             self._drop()
             self._log_failure("queue", exc)
@@ -388,12 +400,8 @@ class TraceStore:
         if self._thread is None or not self._thread.is_alive():
             return True
         marker = _Flush()
-        deadline = time.monotonic() + timeout
-        try:
-            self._queue.put(marker, timeout=timeout)
-        except queue.Full:
-            return False
-        return marker.done.wait(max(0.0, deadline - time.monotonic()))
+        self._post(marker)
+        return marker.done.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued, stop the writer and close the reader; idempotent.
@@ -407,12 +415,17 @@ class TraceStore:
             thread = self._thread
         if not already and thread is not None:
             atexit.unregister(self._close_at_exit)
-            deadline = time.monotonic() + timeout
-            try:
-                self._queue.put(_Flush(stop=True), timeout=timeout)
-            except queue.Full:
-                return  # the writer is stuck; it is a daemon and dies with the process
-            thread.join(max(0.0, deadline - time.monotonic()))
+            self._post(_Flush(stop=True))
+            # a stuck writer is a daemon thread: it dies with the process
+            thread.join(timeout)
+
+    def _post(self, marker: _Flush) -> None:
+        """Queue a flush/close marker and cut the writer's gathering wait short."""
+        with self._lock:
+            self._markers += 1
+        self._pending.append(marker)
+        self._hurry.set()
+        self._wakeup.set()
 
     def _close_at_exit(self) -> None:
         try:
@@ -446,31 +459,34 @@ class TraceStore:
         self._drop_leftovers()
 
     def _next_batch(self) -> tuple[list[Trace], list[_Flush]]:
-        """Up to ``batch_size`` traces, waiting at most ``flush_interval`` after the first.
+        """Up to ``batch_size`` traces, gathered for ``flush_interval`` after the first.
 
-        A marker ends the batch early, so ``flush()`` and ``close()`` return promptly.
+        A waiting flush or close cuts the gathering short, and a marker ends
+        the batch, so ``flush()`` and ``close()`` return promptly.
         """
-        item = self._queue.get()
-        if isinstance(item, _Flush):
-            return [], [item]
-        batch = [item]
-        deadline = time.monotonic() + self.flush_interval
-        while len(batch) < self.batch_size:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
+        pending = self._pending
+        while not pending:
+            self._wakeup.wait()
+            self._wakeup.clear()
+        if not self._markers and len(pending) < self.batch_size:
+            self._hurry.wait(self.flush_interval)  # let a batch build up
+        self._hurry.clear()
+        batch: list[Trace] = []
+        while pending and len(batch) < self.batch_size:
+            item = pending.popleft()
             if isinstance(item, _Flush):
+                with self._lock:
+                    self._markers -= 1
                 return batch, [item]
             batch.append(item)
         return batch, []
 
     def _drop_leftovers(self) -> None:
-        """Count traces that raced ``close()`` onto the queue; release any flush waiter."""
+        """Count traces that raced ``close()`` into the queue; release any flush waiter."""
         while True:
             try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
+                item = self._pending.popleft()
+            except IndexError:
                 return
             if isinstance(item, _Flush):
                 item.done.set()

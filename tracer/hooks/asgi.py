@@ -118,7 +118,9 @@ class LayerProbe:
         is_router = self.is_router
         index = span.index
 
-        async def probe_send(message: Message) -> None:
+        def probe_send(message: Message) -> Awaitable[None]:
+            # a plain function handing back ``send``'s awaitable: no coroutine frame per
+            # message per layer (the bookkeeping is synchronous)
             try:
                 if message["type"] == "http.response.start":
                     now = clock.now_ns()
@@ -140,7 +142,7 @@ class LayerProbe:
                     rec.msg_t = clock.now_ns()
             except Exception as exc:
                 report("middleware probe", exc)
-            await send(message)
+            return send(message)
 
         return probe_send
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -208,14 +208,14 @@ def _enter_route(rec: Recorder, route: Any, send: Send) -> tuple[Any, Send]:
     handle[1].set("routing.endpoint", endpoint)
     name = handle[1].name
 
-    async def route_send(message: Message) -> None:
+    def route_send(message: Message) -> Awaitable[None]:  # no coroutine frame of its own
         try:
             if message["type"] == "http.response.start" and rec.response_origin is None:
                 rec.response_origin = name
             rec.msg_t = clock.now_ns()
         except Exception as exc:
             report("routing hook", exc)
-        await send(message)
+        return send(message)
 
     return handle, route_send
 
