@@ -1,7 +1,9 @@
 """``--url``: one real HTTP request to a running server that has the tracer embedded.
 
 The server's response carries ``x-trace-id``; its trace is then read from the
-store the server writes (a shared file: the same machine, or a mounted volume).
+store the server writes (a shared file: the same machine, or a mounted volume)
+or, with ``TRACE_REQUEST_ENDPOINT_SECRET`` set and no ``--store``, fetched from
+the server's opt-in ``/_trace-request/`` endpoint (see tracer/endpoint.py).
 With ``TRACE_REQUEST_TRIGGER_SECRET`` set, the request carries a trigger
 token, so a server that samples still traces this one request in full.
 """
@@ -9,6 +11,8 @@ token, so a server that samples still traces this one request in full.
 from __future__ import annotations
 
 import os
+import time
+from typing import Any
 from urllib.parse import urljoin
 
 from cli.driving import Exchange, RequestSpec
@@ -43,7 +47,11 @@ def send_live(base_url: str, spec: RequestSpec, store_path: str | None, timeout:
             "sampled? Set TRACE_REQUEST_TRIGGER_SECRET to the server's secret to force it.",
             exit_code=1,
         )
-    trace = fetch_trace_for_response(store_path, trace_id, timeout=timeout)
+    endpoint_secret = os.environ.get("TRACE_REQUEST_ENDPOINT_SECRET")
+    if endpoint_secret and store_path is None:
+        trace = fetch_from_endpoint(base_url, trace_id, endpoint_secret, timeout)
+    else:
+        trace = fetch_trace_for_response(store_path, trace_id, timeout=timeout)
     return Exchange(
         status_code=response.status_code,
         reason=response.reason_phrase,
@@ -51,3 +59,38 @@ def send_live(base_url: str, spec: RequestSpec, store_path: str | None, timeout:
         body=response.content,
         trace=trace,
     )
+
+
+def fetch_from_endpoint(base_url: str, trace_id: str, secret: str, timeout: float) -> Any:
+    """The trace from the server's ``/_trace-request/traces/{id}``, asking until it is there."""
+    import httpx
+
+    from tracer.endpoint import TRACES
+    from tracer.model import Trace
+
+    url = urljoin(base_url.rstrip("/") + "/", TRACES.lstrip("/") + trace_id)
+    headers = {"authorization": f"Bearer {secret}"}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            response = httpx.get(url, headers=headers, timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise CLIError(f"fetching the trace from {url} failed: {exc}", exit_code=1) from exc
+        if response.status_code == 200:
+            try:
+                return Trace.from_json(response.text)
+            except ValueError as exc:
+                raise CLIError(f"{url} sent something that is not a trace: {exc}") from exc
+        if response.status_code == 401:
+            raise CLIError(
+                f"{url} refused TRACE_REQUEST_ENDPOINT_SECRET (401): set it to the secret the "
+                "server was instrumented with",
+                exit_code=1,
+            )
+        if response.status_code != 404 or time.monotonic() >= deadline:
+            raise CLIError(
+                f"{url} answered {response.status_code}: is the trace endpoint on "
+                "(instrument(app, endpoint_secret=...)) and was this request traced?",
+                exit_code=1,
+            )
+        time.sleep(0.05)

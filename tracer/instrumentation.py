@@ -10,6 +10,7 @@ response and handed to the sinks: callbacks, collectors, an OpenTelemetry
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -17,6 +18,7 @@ from typing import Any
 
 from tracer import clock
 from tracer.config import TraceConfig, config_from
+from tracer.endpoint import TraceEndpoint
 from tracer.hooks import database, framework, gc_pauses
 from tracer.hooks.asgi import _headers, wrap_stack
 from tracer.hooks.patching import Patcher
@@ -78,6 +80,8 @@ class Instrumentation:
             self.sinks = list(on_trace)
         self.tracer_provider = tracer_provider
         self.config = config or TraceConfig()
+        #: the opt-in ``/_trace-request/`` endpoint, or None (off)
+        self.endpoint: TraceEndpoint | None = None
 
     def begin(self, scope: Scope) -> Recorder:
         """A recorder for a request that is traced in full."""
@@ -181,6 +185,7 @@ def instrument(
     record_sql_parameters: bool = False,
     response_headers: bool = True,
     store: Any = "auto",
+    endpoint_secret: bytes | str | None = None,
 ) -> Any:
     """Trace every HTTP request of a FastAPI or Starlette ``app``; returns the app.
 
@@ -191,8 +196,10 @@ def instrument(
     used implicitly; without one, the standard ``OTEL_EXPORTER_OTLP_*``
     variables configure an OTLP exporter when set. ``store`` keeps the last
     traces in a local SQLite file (``True``, a path, or a ``TraceStore``); by
-    default it is on when no exporter is configured. See docs/embedding.md for
-    every option.
+    default it is on when no exporter is configured. ``endpoint_secret`` (or
+    ``TRACE_REQUEST_ENDPOINT_SECRET``) turns on ``GET /_trace-request/traces/{id}``
+    for ``trace-request --url`` when the CLI cannot open the store. See
+    docs/embedding.md for every option.
     """
     sinks = [on_trace] if callable(on_trace) else list(on_trace or ())
     otlp = None
@@ -207,6 +214,9 @@ def instrument(
     trace_store = _open_store(store)
     if trace_store is not None:
         sinks.append(trace_store)
+    endpoint = _endpoint(endpoint_secret, trace_store)
+    if endpoint is not None and trace_store is None:
+        sinks.append(endpoint)  # no store to read from: it keeps the last traces itself
     options = Instrumentation(
         on_trace=sinks,
         tracer_provider=tracer_provider,
@@ -223,6 +233,7 @@ def instrument(
             response_headers=response_headers,
         ),
     )
+    options.endpoint = endpoint
     existing: Instrumentation | None = getattr(app, _STATE_ATTR, None)
     if existing is not None:
         existing.__dict__.update(options.__dict__)
@@ -246,6 +257,15 @@ def instrument(
     app.middleware_stack = None  # rebuilt, with probes, on the next request
     setattr(app, _STATE_ATTR, options)
     return app
+
+
+def _endpoint(secret: bytes | str | None, store: Any) -> TraceEndpoint | None:
+    """The ``/_trace-request/`` endpoint when a secret is given (or in the environment)."""
+    if secret is None:
+        secret = os.environ.get("TRACE_REQUEST_ENDPOINT_SECRET") or None
+    if secret is None:
+        return None
+    return TraceEndpoint(secret.encode() if isinstance(secret, str) else secret, store)
 
 
 def _open_store(store: Any) -> Any:

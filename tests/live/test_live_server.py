@@ -20,6 +20,7 @@ from tracer.store import TraceStore
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_TRACES = 60
+ENDPOINT_SECRET = "live-test-endpoint-secret"
 
 
 def _free_port() -> int:
@@ -53,6 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         **os.environ,
         "TRACE_REQUEST_STORE": str(store),
         "TRACE_REQUEST_MAX_TRACES": str(MAX_TRACES),
+        "TRACE_REQUEST_ENDPOINT_SECRET": ENDPOINT_SECRET,
     }
     log = (store.parent / "uvicorn.log").open("w")  # a pipe nobody reads would fill and block
     process = subprocess.Popen(
@@ -168,6 +170,32 @@ def test_url_sends_a_real_request_and_draws_its_trace(server: tuple[str, Path]) 
     assert "GET /users/{user_id}" in result.stdout
     assert "SELECT users" in result.stdout
     assert "HTTP 200" in result.stderr or "HTTP 200" in result.stdout
+
+
+def test_url_without_the_store_fetches_the_trace_from_the_endpoint(
+    server: tuple[str, Path],
+) -> None:
+    base, _store_path = server
+    env = {k: v for k, v in os.environ.items() if k != "TRACE_REQUEST_STORE"}
+    result = subprocess.run(
+        [_script(), "GET", "/items/1", "--url", base, "--format", "tree", "--no-color"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "TRACE_REQUEST_ENDPOINT_SECRET": ENDPOINT_SECRET},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "GET /items/{item_id}" in result.stdout
+    wrong = subprocess.run(
+        [_script(), "GET", "/items/1", "--url", base],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "TRACE_REQUEST_ENDPOINT_SECRET": "not-the-servers-secret"},
+    )
+    assert wrong.returncode == 1
+    assert "401" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
 
 
 def test_tail_shows_traces_as_they_arrive(server: tuple[str, Path]) -> None:

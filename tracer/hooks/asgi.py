@@ -14,6 +14,7 @@ from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
 from tracer import clock, recorder
+from tracer.endpoint import PREFIX as ENDPOINT_PREFIX
 from tracer.recorder import RawSpan, Recorder
 from tracer.recorder import current as _current
 from tracer.recorder import parent as _parent
@@ -162,6 +163,10 @@ class EdgeProbe:
             await self.app(scope, receive, send)
             return
         instrumentation = self.instrumentation
+        endpoint = instrumentation.endpoint
+        if endpoint is not None and str(scope.get("path", "")).startswith(ENDPOINT_PREFIX):
+            await endpoint.handle(scope, receive, send)  # opt-in, secret-protected, untraced
+            return
         try:
             decision = instrumentation.config.decide(scope)
             rec = instrumentation.begin(scope) if decision == "trace" else None
