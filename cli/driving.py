@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from cli.errors import CLIError
+
+#: an HTTP header name (RFC 9110 token)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "QUERY", "TRACE")
 
@@ -51,6 +55,10 @@ def parse_request(
         name, sep, value = header.partition(":")
         if not sep or not name.strip():
             raise CLIError(f"-H must look like 'Name: value', got {header!r}")
+        if not _TOKEN.fullmatch(name.strip()):
+            raise CLIError(f"-H: {name.strip()!r} is not a valid header name")
+        if any(c in value for c in "\r\n\0"):
+            raise CLIError(f"-H: the value of {name.strip()!r} contains a line break")
         pairs.append((name.strip(), value.strip()))
     content: bytes | None = None
     if json_body is not None:
@@ -142,10 +150,12 @@ async def call_asgi(app: Any, spec: RequestSpec) -> tuple[int, list[tuple[str, s
     CLI ~40 ms of imports). Like a server, it answers 500 when the app raised
     before starting a response, and keeps what was sent when it raised after.
     """
-    from urllib.parse import unquote, urlsplit
+    from urllib.parse import quote, unquote, urlsplit
 
     url = urlsplit(spec.path)
-    path = url.path or "/"
+    # percent-encode what a client would (non-ASCII, spaces); what is encoded stays so
+    raw_path = quote(url.path or "/", safe="/%:@!$&'()*+,;=-._~")
+    query = quote(url.query, safe="=&%:@!$'()*+,;/?-._~")
     given = {name.lower() for name, _ in spec.headers}
     headers = [(k, v) for k, v in DEFAULT_HEADERS if k not in given] + list(spec.headers)
     body = spec.content or b""
@@ -157,11 +167,12 @@ async def call_asgi(app: Any, spec: RequestSpec) -> tuple[int, list[tuple[str, s
         "http_version": "1.1",
         "method": spec.method,
         "scheme": "http",
-        "path": unquote(path),
-        "raw_path": path.encode("latin-1", "replace"),
-        "query_string": url.query.encode("latin-1", "replace"),
+        "path": unquote(raw_path),
+        "raw_path": raw_path.encode("ascii"),
+        "query_string": query.encode("ascii"),
         "root_path": "",
-        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        # values as UTF-8, as curl sends them; names are ASCII tokens (checked above)
+        "headers": [(k.lower().encode("ascii"), v.encode("utf-8")) for k, v in headers],
         "client": ("127.0.0.1", 0),
         "server": ("localhost", 80),
         "state": {},

@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cli.driving import RequestSpec, call_asgi
+from cli.driving import RequestSpec, call_asgi, parse_request
+from cli.errors import CLIError
 
 
 def _app() -> Starlette:
@@ -71,3 +73,20 @@ def test_instrumenting_without_an_exporter_does_not_load_the_opentelemetry_sdk()
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_non_ascii_header_values_and_paths_are_sent_as_a_client_would() -> None:
+    spec = RequestSpec("GET", "/echo/caf\u00e9?q=\u20acuro 1", [("User-Agent", "price \u20ac")])
+    status, headers, body = asyncio.run(call_asgi(_app(), spec))
+    assert status == 200
+    assert body == "GET /echo/caf\u00e9 q=\u20acuro 1 b''".encode()
+    assert ("x-ua", "price \u00e2\u0082\u00ac") in headers  # UTF-8 bytes, read back as latin-1
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [("Bad Name: x", "not a valid header name"), ("X-A: b\rc", "line break")],
+)
+def test_bad_headers_are_refused_before_anything_runs(header: str, message: str) -> None:
+    with pytest.raises(CLIError, match=message):
+        parse_request("GET", "/", None, None, [header])
