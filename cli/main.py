@@ -22,6 +22,21 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+#: options the trace command and the store commands share
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="sequence (default), waterfall, tree, json or mermaid.",
+    ),
+]
+WidthOption = Annotated[
+    int | None, typer.Option("--width", min=40, max=1000, metavar="N", help="Columns to draw in.")
+]
+NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain text, no colour.")]
+
 
 @app.command()
 def trace(
@@ -51,15 +66,7 @@ def trace(
             help="module:attr of a FastAPI/Starlette app or factory.",
         ),
     ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="FORMAT",
-            help="sequence (default), waterfall, tree, json or mermaid.",
-        ),
-    ] = None,
+    fmt: FormatOption = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -67,14 +74,11 @@ def trace(
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.")] = False,
-    width: Annotated[
-        int | None,
-        typer.Option("--width", min=40, max=1000, metavar="N", help="Columns to draw in."),
-    ] = None,
+    width: WidthOption = None,
     ascii_only: Annotated[
         bool, typer.Option("--ascii", help="ASCII glyphs only (for CJK or dumb terminals).")
     ] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text, no colour.")] = False,
+    no_color: NoColorOption = False,
     repeat: Annotated[
         int,
         typer.Option(
@@ -232,19 +236,6 @@ StoreOption = Annotated[
         "~/.cache/trace-request/traces.db).",
     ),
 ]
-FormatOption = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        "-f",
-        metavar="FORMAT",
-        help="sequence (default), waterfall, tree, json or mermaid.",
-    ),
-]
-WidthOption = Annotated[
-    int | None, typer.Option("--width", min=40, max=1000, metavar="N", help="Columns to draw in.")
-]
-NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain text, no colour.")]
 
 
 def list_command(
