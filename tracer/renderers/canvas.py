@@ -169,9 +169,7 @@ class Canvas:
     def runs(self) -> list[tuple[str, str]]:
         """``(text, style)`` runs of the line, trailing blanks dropped."""
         chars = self.chars
-        end = self.width
-        while end > 0 and chars[end - 1] in (" ", _WIDE_TAIL):
-            end -= 1
+        end = self._content_end()
         if end == 0:
             return []
         blank = _blank_style
@@ -191,11 +189,15 @@ class Canvas:
 
     def plain(self) -> str:
         """The line's characters, trailing blanks dropped (what ``runs`` prints uncoloured)."""
+        return "".join(self.chars[: self._content_end()])
+
+    def _content_end(self) -> int:
+        """The column after the last non-blank cell."""
         chars = self.chars
         end = self.width
         while end > 0 and chars[end - 1] in (" ", _WIDE_TAIL):
             end -= 1
-        return "".join(chars[:end])
+        return end
 
 
 @functools.lru_cache(maxsize=256)
