@@ -171,8 +171,8 @@ class Recorder:
                 last = raw.start
         count = len(raw_spans)
         # one read of the OS's randomness for every span id but the root's (chosen up front)
-        hexed = os.urandom(8 * count).hex()
-        ids = [self.root_id, *(hexed[i : i + 16] for i in range(16, 16 * count, 16))]
+        hexed = os.urandom(8 * max(0, count - 1)).hex()
+        ids = [self.root_id, *(hexed[i : i + 16] for i in range(0, len(hexed), 16))]
         limit = max_attribute_length
         spans: list[Span] = []
         append = spans.append
