@@ -196,7 +196,9 @@ class Trace:
         )
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, default=repr)
+        """Readable with ``indent``; with ``indent=None``, compact (no spaces) for storage."""
+        separators = (",", ":") if indent is None else None
+        return json.dumps(self.to_dict(), indent=indent, separators=separators, default=repr)
 
     @classmethod
     def from_json(cls, text: str) -> Trace:
