@@ -1,6 +1,6 @@
 """The app variants and endpoints the benchmarks compare.
 
-Every variant is a fresh ``demo_app.main.create_app()``; its lifespan is run
+Every variant is a fresh ``tracer.demo_app.main.create_app()``; its lifespan is run
 once (by :func:`started`) and requests go in-process through
 ``httpx.AsyncClient(transport=httpx.ASGITransport(app))``.
 
@@ -88,7 +88,7 @@ class Variant:
     client: Any = None
     sink: CountingSink | None = None
     exporter: Any = None  # OTel InMemorySpanExporter
-    store: Any = None  # tracer.store.TraceStore
+    store: Any = None  # tracer.sinks.store.TraceStore
     notes: list[str] = field(default_factory=list)
 
     def spans_recorded(self) -> int:
@@ -192,7 +192,7 @@ def bench_settings() -> Any:
     would drown the tracer's cost, so the database lives in ``/dev/shm`` when
     there is one (the demo's own default otherwise). One file per app.
     """
-    from demo_app.config import Settings
+    from tracer.demo_app.config import Settings
 
     if not os.path.isdir(SHM) or not os.access(SHM, os.W_OK):
         return Settings()
@@ -207,7 +207,7 @@ def database_note() -> str:
 
 def make_variant(name: str, *, keep_otel_spans: bool = True) -> Variant:
     """A fresh demo app in variant ``name``; ``keep_otel_spans=False`` drops OTel spans."""
-    from demo_app.main import create_app
+    from tracer.demo_app.main import create_app
 
     app = create_app(bench_settings())
     variant = Variant(name, app)
@@ -217,7 +217,7 @@ def make_variant(name: str, *, keep_otel_spans: bool = True) -> Variant:
     elif name == "store":
         variant.sink = CountingSink()
         try:
-            from tracer.store import TraceStore
+            from tracer.sinks.store import TraceStore
         except ImportError:
             variant.notes.append("this tracer has no trace store: same as full")
             instrument(app, on_trace=variant.sink)
@@ -291,7 +291,7 @@ _emails = itertools.count(1)
 
 def cheap_hash_password(password: str) -> str:
     """The demo's hash with 1 PBKDF2 iteration instead of 100,000 (benchmark only)."""
-    from demo_app.security import hash_password
+    from tracer.demo_app.security import hash_password
 
     return hash_password(password, iterations=1)
 
@@ -325,7 +325,7 @@ def _new_user() -> dict[str, str]:
 def _bearer(variant: Variant) -> dict[str, str]:
     token = getattr(variant, "_token", None)
     if token is None:
-        from demo_app.security import issue_token
+        from tracer.demo_app.security import issue_token
 
         settings = variant.app.state.settings
         token = issue_token(1, settings.secret_key, 24 * 3600)  # the seeded admin
@@ -378,7 +378,7 @@ def endpoints(scale: float = 1.0) -> list[Endpoint]:
 @contextlib.contextmanager
 def hash_patched(cheap: bool) -> Any:
     """Swap the users router's ``hash_password`` for the 1-iteration one while ``cheap``."""
-    import demo_app.routers.users as users
+    import tracer.demo_app.routers.users as users
 
     original = users.hash_password
     if cheap:

@@ -83,8 +83,8 @@ async def _retained(app: Any, requests: int) -> int:
 
 async def _measure(requests: int) -> MemoryResult:
     import tracer
-    from demo_app.main import create_app
-    from tracer import instrumentation as instrumentation_module
+    from tracer.capture import instrumentation as instrumentation_module
+    from tracer.demo_app.main import create_app
 
     sink = CountingSink(keep=False)
     app = create_app(bench_settings())

@@ -25,7 +25,7 @@ async def _recorded_trace() -> object:
 
     import tracer
     from benchmarks.apps import bench_settings, hash_patched, instrument
-    from demo_app.main import create_app
+    from tracer.demo_app.main import create_app
 
     app = create_app(bench_settings())
     instrument(app)

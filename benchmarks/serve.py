@@ -3,7 +3,7 @@
     python benchmarks/serve.py VARIANT
 
 Binds 127.0.0.1 on a free port, prints ``PORT <n>`` on stdout, then serves
-``demo_app.main.create_app()`` in the given variant (base, full, unsampled,
+``tracer.demo_app.main.create_app()`` in the given variant (base, full, unsampled,
 otel) until it is terminated. Access logs are off for every variant.
 """
 

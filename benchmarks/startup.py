@@ -10,7 +10,7 @@ Reference commands break the CLI's time down:
 
 ``python -c pass``                 the interpreter alone
 ``import baseline``                ``import fastapi, sqlalchemy, aiosqlite, rich``
-``import demo app``                ``import demo_app.main`` (the app the CLI loads)
+``import demo app``                ``import tracer.demo_app.main`` (the app the CLI loads)
 ``import everything``              the demo app + every module the CLI imports
 ``trace-request POST /users``      the whole command (lifespan, request, drawing)
 """
@@ -44,12 +44,13 @@ def commands() -> dict[str, list[str]]:
     return {
         "python -c pass": [py, "-c", "pass"],
         "import baseline": [py, "-c", "import fastapi, sqlalchemy, aiosqlite, rich"],
-        "import demo app": [py, "-c", "import demo_app.main"],
+        "import demo app": [py, "-c", "import tracer.demo_app.main"],
         "import everything": [
             py,
             "-c",
-            "import demo_app.main, httpx, typer, tracer, tracer.renderers, tracer.diagnostics, "
-            "cli.main, cli.driving, cli.loading, cli.output",
+            "import tracer.demo_app.main, httpx, typer, tracer, tracer.renderers, "
+            "tracer.analysis.diagnostics, tracer.cli.main, tracer.cli.driving, "
+            "tracer.cli.loading, tracer.cli.output",
         ],
         "trace-request POST /users": [*_cli(), "POST", "/users", "--json", BODY],
     }

@@ -15,16 +15,16 @@ import time
 from typing import Any
 from urllib.parse import urljoin
 
-from cli.driving import Exchange, RequestSpec
-from cli.errors import CLIError
+from tracer.cli.driving import Exchange, RequestSpec
+from tracer.cli.errors import CLIError
 
 
 def send_live(base_url: str, spec: RequestSpec, store_path: str | None, timeout: float) -> Exchange:
     """Send ``spec`` to ``base_url`` and return the response with its stored trace."""
     import httpx
 
-    from cli.store_commands import fetch_trace_for_response
-    from tracer.trigger import trigger_token
+    from tracer.capture.trigger import trigger_token
+    from tracer.cli.store_commands import fetch_trace_for_response
 
     if not base_url.startswith(("http://", "https://")):
         raise CLIError(f"--url must start with http:// or https://, got {base_url!r}")
@@ -65,8 +65,8 @@ def fetch_from_endpoint(base_url: str, trace_id: str, secret: str, timeout: floa
     """The trace from the server's ``/_trace-request/traces/{id}``, asking until it is there."""
     import httpx
 
-    from tracer.endpoint import TRACES
     from tracer.model import Trace
+    from tracer.sinks.endpoint import TRACES
 
     url = urljoin(base_url.rstrip("/") + "/", TRACES.lstrip("/") + trace_id)
     headers = {"authorization": f"Bearer {secret}"}

@@ -8,9 +8,9 @@ import os
 import sys
 from typing import Any
 
-from cli.errors import CLIError
+from tracer.cli.errors import CLIError
 
-DEMO_APP = "demo_app.main:create_app"
+DEMO_APP = "tracer.demo_app.main:create_app"
 
 
 def load_app(spec: str | None) -> Any:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.errors import CLIError
+from tracer.cli.errors import CLIError
 
 app = typer.Typer(
     add_completion=False,
@@ -132,7 +132,7 @@ def trace(
 
       trace-request POST /users --json '{"email": "ada@example.com", "password": "s3cret-pass"}'
     """
-    from cli import output as out
+    from tracer.cli import output as out
 
     if output is not None:
         out.check_writable(output, force)
@@ -149,12 +149,12 @@ def trace(
     else:
         if not method or not path:
             raise CLIError("give METHOD and PATH, e.g.: trace-request GET /users/1")
-        from cli.driving import drive, parse_request
-        from cli.loading import load_app
+        from tracer.cli.driving import drive, parse_request
+        from tracer.cli.loading import load_app
 
         spec = parse_request(method, path, json_body, data, header or [])
         if url is not None:
-            from cli.live import send_live
+            from tracer.cli.live import send_live
 
             if app_spec is not None:
                 raise CLIError("give either --url (a running server) or --app, not both")
@@ -211,7 +211,7 @@ def _load_trace(path: Path) -> object:
             isinstance(document, dict)
             and ("resourceSpans" in document or "resource_spans" in document)
         ):
-            from tracer.exporters.otlp_json import from_otlp_json
+            from tracer.sinks.exporters.otlp_json import from_otlp_json
 
             traces = from_otlp_json(text)
             if not traces:
@@ -250,8 +250,8 @@ def list_command(
     no_color: NoColorOption = False,
 ) -> None:
     """List the traces in the local store, the newest at the bottom."""
-    from cli import output as out
-    from cli.store_commands import list_traces
+    from tracer.cli import output as out
+    from tracer.cli.store_commands import list_traces
 
     list_traces(store, limit, errors, out.make_console(color=not no_color))
 
@@ -266,7 +266,7 @@ def show_command(
     no_color: NoColorOption = False,
 ) -> None:
     """Draw one trace from the local store."""
-    from cli.store_commands import show_trace
+    from tracer.cli.store_commands import show_trace
 
     _drawer(fmt, width, no_color)(show_trace(store, trace_id))
 
@@ -278,15 +278,15 @@ def tail_command(
     no_color: NoColorOption = False,
 ) -> None:
     """Draw each new trace as the app stores it, like tail -f (Ctrl-C stops)."""
-    from cli import output as out
-    from cli.store_commands import tail
+    from tracer.cli import output as out
+    from tracer.cli.store_commands import tail
 
     notes = out.make_console(stderr=True, color=not no_color)
     tail(store, _drawer(fmt, width, no_color), notice=lambda m: notes.print(m, style="dim"))
 
 
 def _drawer(fmt: str | None, width: int | None, no_color: bool) -> Callable[[Any], None]:
-    from cli import output as out
+    from tracer.cli import output as out
 
     renderer, export = out.resolve_format(fmt, None)
     color = not no_color
@@ -307,7 +307,7 @@ def _drawer(fmt: str | None, width: int | None, no_color: bool) -> Callable[[Any
 
 
 def _subcommand_app(name: str) -> typer.Typer:
-    from cli.tour import tour
+    from tracer.cli.tour import tour
 
     commands: dict[str, Callable[..., None]] = {
         "tour": tour,

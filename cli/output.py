@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.errors import CLIError
+from tracer.cli.errors import CLIError
 
 if TYPE_CHECKING:
     from tracer.renderers.base import ExportFormat
@@ -147,7 +147,7 @@ def make_console(*, stderr: bool = False, color: bool = True, width: int | None 
 
 def findings(trace: Any, *, width: int | None, ascii: bool) -> Any:
     """The diagnostics for ``trace`` as a renderable (empty when nothing was found)."""
-    from tracer.diagnostics import diagnose
+    from tracer.analysis.diagnostics import diagnose
     from tracer.renderers.findings import FindingsView
 
     return FindingsView(diagnose(trace), width=width, ascii=ascii)

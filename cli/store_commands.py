@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from cli.errors import CLIError
+from tracer.cli.errors import CLIError
 from tracer.model import Trace
-from tracer.store import StoreError, TraceStore, TraceSummary
+from tracer.sinks.store import StoreError, TraceStore, TraceSummary
 
 if TYPE_CHECKING:
     from rich.console import Console

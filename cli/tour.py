@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.driving import RequestSpec, drive_many
+from tracer.cli.driving import RequestSpec, drive_many
 
 JSON = [("content-type", "application/json")]
 SIGNUP = b'{"email": "ada@example.com", "password": "s3cret-pass"}'
@@ -95,8 +95,8 @@ def tour(
     from rich.rule import Rule
     from rich.text import Text
 
-    from cli import output as out
-    from cli.loading import load_app
+    from tracer.cli import output as out
+    from tracer.cli.loading import load_app
     from tracer.renderers import SequenceRenderer
 
     console = out.make_console(color=not no_color, width=width)

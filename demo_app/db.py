@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from demo_app.config import Settings
-from demo_app.models import Base
-from demo_app.seed import seed_demo_data
+from .config import Settings
+from .models import Base
+from .seed import seed_demo_data
 
 SessionMaker = async_sessionmaker[AsyncSession]
 

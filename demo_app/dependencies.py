@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
-from demo_app.config import Settings
-from demo_app.db import DbSession
-from demo_app.models import User
-from demo_app.security import read_token
+from .config import Settings
+from .db import DbSession
+from .models import User
+from .security import read_token
 
 SUPPORTED_API_VERSIONS = ("1",)
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from demo_app.models import OutboxMessage
+from .models import OutboxMessage
 
 
 async def send_welcome_email(sessionmaker: async_sessionmaker[AsyncSession], email: str) -> None:

@@ -1,12 +1,12 @@
-"""The application factory; ``uvicorn demo_app.main:app`` serves the module-level ``app``."""
+"""The application factory; ``uvicorn tracer.demo_app.main:app`` serves the module-level ``app``."""
 
 from fastapi import FastAPI
 
-from demo_app.config import Settings
-from demo_app.db import lifespan
-from demo_app.errors import register_exception_handlers
-from demo_app.middleware import install_middleware
-from demo_app.routers import admin, auth, examples, health, items, search, users
+from .config import Settings
+from .db import lifespan
+from .errors import register_exception_handlers
+from .middleware import install_middleware
+from .routers import admin, auth, examples, health, items, search, users
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from demo_app.config import Settings
+from .config import Settings
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is echoed into logs and headers, so accept only short, plain ones.

@@ -21,21 +21,21 @@ def pytest_configure(config: pytest.Config) -> None:
     store_dir = tempfile.mkdtemp(prefix="trace-request-tests-")
     os.environ["TRACE_REQUEST_STORE"] = os.path.join(store_dir, "traces.db")
     if os.environ.get("TRACE_REQUEST_INSTRUMENT_DEMO") == "1":
-        import demo_app.main
         import tracer
+        import tracer.demo_app.main
 
-        original = demo_app.main.create_app
+        original = tracer.demo_app.main.create_app
 
         def create_app(*args: Any, **kwargs: Any) -> Any:
             return tracer.instrument(original(*args, **kwargs))
 
-        demo_app.main.create_app = create_app  # type: ignore[assignment]
+        tracer.demo_app.main.create_app = create_app  # type: ignore[assignment]
 
 
 @pytest.fixture(autouse=True)
 def _no_tracer_leaks() -> Iterator[None]:
     """Each test leaves no recorder, fake clock or global sink behind."""
-    from tracer import clock, instrumentation, recorder
+    from tracer.capture import clock, instrumentation, recorder
 
     yield
     clock.reset()

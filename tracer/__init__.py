@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from tracer.instrumentation import (
+from tracer.capture.instrumentation import (
     TraceCollector,
     TraceRequestMiddleware,
     capture,
@@ -15,8 +15,8 @@ from tracer.instrumentation import (
     is_instrumented,
     uninstrument,
 )
+from tracer.capture.trigger import trigger_token, verify_token
 from tracer.model import PHASES, STEP_NAMES, Span, SpanEvent, Trace
-from tracer.trigger import trigger_token, verify_token
 
 __version__ = "0.1.0"
 

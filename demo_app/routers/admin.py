@@ -3,10 +3,10 @@
 from fastapi import APIRouter, Depends
 from sqlalchemy import func, select
 
-from demo_app.db import DbSession
-from demo_app.dependencies import PaginationDep, require_admin
-from demo_app.models import Item, OutboxMessage, User
-from demo_app.schemas import AdminStats, OutboxMessageRead
+from ..db import DbSession
+from ..dependencies import PaginationDep, require_admin
+from ..models import Item, OutboxMessage, User
+from ..schemas import AdminStats, OutboxMessageRead
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 

@@ -4,11 +4,11 @@ from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from demo_app.db import DbSession
-from demo_app.dependencies import SettingsDep
-from demo_app.models import User
-from demo_app.schemas import LoginRequest, Token
-from demo_app.security import dummy_password_hash, issue_token, verify_password
+from ..db import DbSession
+from ..dependencies import SettingsDep
+from ..models import User
+from ..schemas import LoginRequest, Token
+from ..security import dummy_password_hash, issue_token, verify_password
 
 router = APIRouter(tags=["auth"])
 

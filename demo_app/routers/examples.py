@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import selectinload
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from demo_app.db import DbSession
-from demo_app.models import Item, User
-from demo_app.schemas import ItemSummary, PrimeReport, SleepResult, UserWithItems
+from ..db import DbSession
+from ..models import Item, User
+from ..schemas import ItemSummary, PrimeReport, SleepResult, UserWithItems
 
 router = APIRouter(tags=["examples"])
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from demo_app.schemas import Health
+from ..schemas import Health
 
 router = APIRouter(tags=["health"])
 

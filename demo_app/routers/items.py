@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, status
 from sqlalchemy import select
 
-from demo_app.db import DbSession
-from demo_app.dependencies import PaginationDep, require_api_version
-from demo_app.models import Item
-from demo_app.schemas import ItemRead
+from ..db import DbSession
+from ..dependencies import PaginationDep, require_api_version
+from ..models import Item
+from ..schemas import ItemRead
 
 router = APIRouter(prefix="/items", tags=["items"], dependencies=[Depends(require_api_version)])
 

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import literal, select, union_all
 
-from demo_app.db import DbSession
-from demo_app.models import Item, User
-from demo_app.schemas import SearchHit, SearchResults
+from ..db import DbSession
+from ..models import Item, User
+from ..schemas import SearchHit, SearchResults
 
 router = APIRouter(tags=["search"])
 

@@ -7,13 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from demo_app.db import DbSession, SessionMaker, get_sessionmaker
-from demo_app.dependencies import CurrentUser, PaginationDep
-from demo_app.emails import send_welcome_email
-from demo_app.errors import UserNotFound
-from demo_app.models import User
-from demo_app.schemas import UserCreate, UserRead
-from demo_app.security import hash_password
+from ..db import DbSession, SessionMaker, get_sessionmaker
+from ..dependencies import CurrentUser, PaginationDep
+from ..emails import send_welcome_email
+from ..errors import UserNotFound
+from ..models import User
+from ..schemas import UserCreate, UserRead
+from ..security import hash_password
 
 router = APIRouter(prefix="/users", tags=["users"])
 

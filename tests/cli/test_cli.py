@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
+from tracer.cli.main import app
 from tracer.model import Trace
 
 runner = CliRunner()
@@ -21,7 +21,7 @@ SIGNUP = '{"email": "ada@example.com", "password": "s3cret-pass"}'
 
 def invoke(*args: str) -> tuple[int, str, str]:
     """Run the command in-process the way the console script does (one-line errors)."""
-    from cli import main
+    from tracer.cli import main
 
     result = runner.invoke(app, list(args), standalone_mode=False, catch_exceptions=True)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -114,7 +114,7 @@ def test_unknown_path_is_traced_not_an_error() -> None:
         (["POST", "/users", "--json", "{nope"], "--json is not valid JSON"),
         (["GET", "/users", "--app", "no_such_module:app"], "cannot import module 'no_such_module'"),
         (["GET", "/users", "--app", "os:sep"], "is a str, not an ASGI app"),
-        (["GET", "/users", "--app", "demo_app.main"], "module:attribute"),
+        (["GET", "/users", "--app", "tracer.demo_app.main"], "module:attribute"),
         (["GET", "/users", "--format", "pdf"], "unknown format 'pdf'"),
         (["GET", "/users", "-o", "/no/such/dir/t.json"], "does not exist"),
         (["GET", "users"], "PATH must start with '/'"),

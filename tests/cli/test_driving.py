@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cli.driving import RequestSpec, call_asgi, parse_request
-from cli.errors import CLIError
+from tracer.cli.driving import RequestSpec, call_asgi, parse_request
+from tracer.cli.errors import CLIError
 
 
 def _app() -> Starlette:
@@ -54,7 +54,7 @@ def test_an_app_that_raises_before_answering_gets_a_500() -> None:
 
 
 def test_gzip_bodies_are_shown_decoded() -> None:
-    from cli.driving import _decoded
+    from tracer.cli.driving import _decoded
 
     status, headers, body = asyncio.run(call_asgi(_app(), RequestSpec("GET", "/zipped", [])))
     assert status == 200

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 
-from demo_app.config import Settings
-from demo_app.main import create_app
-from demo_app.seed import ADMIN_EMAIL, ADMIN_PASSWORD, USER_EMAIL, USER_PASSWORD
+from tracer.demo_app.config import Settings
+from tracer.demo_app.main import create_app
+from tracer.demo_app.seed import ADMIN_EMAIL, ADMIN_PASSWORD, USER_EMAIL, USER_PASSWORD
 
 try:
     from starlette.exceptions import StarletteDeprecationWarning

@@ -8,14 +8,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from demo_app.config import Settings
-from demo_app.main import create_app
+from tracer.demo_app.config import Settings
+from tracer.demo_app.main import create_app
 
 NEW_USER = {"email": "ada@example.com", "password": "correct-horse"}
 
 
 def test_module_level_app_is_a_fastapi_app() -> None:
-    from demo_app.main import app
+    from tracer.demo_app.main import app
 
     assert isinstance(app, FastAPI)
 

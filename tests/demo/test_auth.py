@@ -4,8 +4,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from demo_app.security import issue_token
-from demo_app.seed import ADMIN_EMAIL, ADMIN_PASSWORD, USER_EMAIL, USER_PASSWORD
+from tracer.demo_app.security import issue_token
+from tracer.demo_app.seed import ADMIN_EMAIL, ADMIN_PASSWORD, USER_EMAIL, USER_PASSWORD
 
 BAD_CREDENTIALS = {"detail": "incorrect email or password"}
 INVALID_TOKEN = {"detail": "invalid or expired token"}
@@ -148,8 +148,8 @@ def test_admin_routes_are_401_without_token(client: TestClient, path: str) -> No
 
 
 def test_precomputed_seed_hashes_verify_their_passwords() -> None:
-    from demo_app.security import verify_password
-    from demo_app.seed import _SEED_HASHES
+    from tracer.demo_app.security import verify_password
+    from tracer.demo_app.seed import _SEED_HASHES
 
     assert _SEED_HASHES, "the seed hashes are precomputed"
     for password, stored in _SEED_HASHES.items():

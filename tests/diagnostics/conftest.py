@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 import tracer
-from demo_app.config import Settings
-from demo_app.main import create_app
+from tracer.demo_app.config import Settings
+from tracer.demo_app.main import create_app
 from tracer.model import Trace
 
 SIGN_UP = {"email": "ada@example.com", "password": "s3cret-pass"}

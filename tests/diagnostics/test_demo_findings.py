@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tracer.diagnostics import Finding, Thresholds, diagnose
+from tracer.analysis.diagnostics import Finding, Thresholds, diagnose
 from tracer.model import Trace
 
 MS = 1_000_000

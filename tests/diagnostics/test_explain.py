@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.diagnostics.build import TraceBuilder
-from tracer.explain import ROLES, StepExplanation, explain, time_by_step
+from tracer.analysis.explain import ROLES, StepExplanation, explain, time_by_step
 from tracer.model import STEP_NAMES, Trace
 
 MS = 1_000_000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.diagnostics.build import MS, TraceBuilder, ns
-from tracer.diagnostics import diagnose
+from tracer.analysis.diagnostics import diagnose
 from tracer.model import SpanEvent
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.diagnostics.build import MS, TraceBuilder
-from tracer.diagnostics import (
+from tracer.analysis.diagnostics import (
     Finding,
     Thresholds,
     diagnose,

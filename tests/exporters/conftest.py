@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tracer.exporters import _common
 from tracer.model import Span, SpanEvent, Trace
+from tracer.sinks.exporters import _common
 
 T0 = 1_700_000_000_000_000_000
 US = 1_000
@@ -167,7 +167,7 @@ def make_ok_trace() -> Trace:
         },
         response={"status_code": 201, "headers": {"content-type": "application/json"}},
         response_end_ns=T0 + 700 * US,
-        meta={"app": "demo_app.main:app", "dropped_spans": 0},
+        meta={"app": "tracer.demo_app.main:app", "dropped_spans": 0},
     )
 
 

@@ -19,8 +19,8 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tracer.exporters import from_otlp_json
 from tracer.model import Trace
+from tracer.sinks.exporters import from_otlp_json
 
 
 def _any_value(value: Any) -> dict[str, Any]:

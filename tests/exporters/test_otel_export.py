@@ -15,9 +15,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from tracer.exporters import export_to_provider, export_with_exporter, to_readable_spans
-from tracer.exporters._common import coerce_value
 from tracer.model import Trace
+from tracer.sinks.exporters import export_to_provider, export_with_exporter, to_readable_spans
+from tracer.sinks.exporters._common import coerce_value
 
 
 def _provider() -> tuple[TracerProvider, InMemorySpanExporter]:

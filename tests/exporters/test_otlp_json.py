@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tracer.exporters import from_otlp_json, to_otlp_json, to_otlp_json_lines
 from tracer.model import SpanEvent, Trace
+from tracer.sinks.exporters import from_otlp_json, to_otlp_json, to_otlp_json_lines
 
 T0 = 1_700_000_000_000_000_000
 TRACE_ID = "5b8efff798038103d269b633813fc60c"

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 
 import tracer
-from demo_app.main import create_app
-from tracer import clock
+from tracer.capture import clock
+from tracer.demo_app.main import create_app
 from tracer.model import Trace
 
 #: Requests whose traces the golden tests render: name -> (method, path, request kwargs).

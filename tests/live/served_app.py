@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 
 import tracer
-from demo_app.main import create_app
-from tracer.store import TraceStore
+from tracer.demo_app.main import create_app
+from tracer.sinks.store import TraceStore
 
 app = tracer.instrument(
     create_app(),

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tracer.store import TraceStore
+from tracer.sinks.store import TraceStore
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_TRACES = 60

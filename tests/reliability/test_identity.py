@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.testclient import TestClient
 
 import tracer
-from demo_app.main import create_app
 from tests.reliability.identity import Req, compare
+from tracer.demo_app.main import create_app
 
 pytestmark = pytest.mark.anyio
 

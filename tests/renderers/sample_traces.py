@@ -202,7 +202,7 @@ class TraceBuilder:
                 "headers": [[k, v] for k, v in response_headers.items()],
             },
             response_end_ns=end,
-            meta={"fastapi": "0.165.0", "starlette": "1.10.0", "app": "demo_app.main:app"},
+            meta={"fastapi": "0.165.0", "starlette": "1.10.0", "app": "tracer.demo_app.main:app"},
         )
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tracer.model import Span, Trace
-from tracer.processors import (
+from tracer.analysis.processors import (
     lanes,
     merge_intervals,
     own_intervals,
@@ -11,6 +10,7 @@ from tracer.processors import (
     sorted_spans,
     step_totals,
 )
+from tracer.model import Span, Trace
 
 from .sample_traces import SAMPLES, success_post_users, validation_422
 

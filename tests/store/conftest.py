@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tracer.model import Span, SpanEvent, Trace
-from tracer.store import TraceStore
+from tracer.sinks.store import TraceStore
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000

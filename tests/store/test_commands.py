@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from cli.errors import CLIError
-from cli.store_commands import fetch_trace_for_response, list_traces, show_trace, tail
 from tests.store.conftest import make_trace
+from tracer.cli.errors import CLIError
+from tracer.cli.store_commands import fetch_trace_for_response, list_traces, show_trace, tail
 from tracer.model import Trace
-from tracer.store import TraceStore
+from tracer.sinks.store import TraceStore
 
 Opener = Callable[..., TraceStore]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.store.conftest import make_trace, warnings_from
-from tracer import store as store_module
-from tracer.store import StoreError, TraceStore
+from tracer.sinks import store as store_module
+from tracer.sinks.store import StoreError, TraceStore
 
 Opener = Callable[..., TraceStore]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.store.conftest import make_trace
-from tracer.store import TraceStore
+from tracer.sinks.store import TraceStore
 
 PROCESSES = 4
 PER_PROCESS = 200

@@ -17,7 +17,7 @@ import pytest
 
 from tests.store.conftest import MS, T0, make_trace
 from tracer.model import Trace
-from tracer.store import AmbiguousTraceId, StoreError, TraceStore, default_path
+from tracer.sinks.store import AmbiguousTraceId, StoreError, TraceStore, default_path
 
 Opener = Callable[..., TraceStore]
 
@@ -209,7 +209,7 @@ def test_exit_flushes_without_close(db_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         from tests.store.conftest import make_trace
-        from tracer.store import TraceStore
+        from tracer.sinks.store import TraceStore
         store = TraceStore({str(db_path)!r}, flush_interval=1.0)
         for n in range(20):
             store.add(make_trace(n))

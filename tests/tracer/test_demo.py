@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 import tracer
-from demo_app.main import create_app
 from tests.tracer.helpers import assert_well_formed, find, names
+from tracer.demo_app.main import create_app
 from tracer.model import Trace
 
 pytestmark = pytest.mark.anyio

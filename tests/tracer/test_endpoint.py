@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 import tracer
 from tracer.model import Trace
-from tracer.store import TraceStore
+from tracer.sinks.store import TraceStore
 
 SECRET = "a-long-enough-endpoint-secret"
 

@@ -13,7 +13,7 @@ from sqlalchemy.pool import StaticPool
 
 import tracer
 from tests.tracer.helpers import exception_event, find
-from tracer.trigger import trigger_token, verify_token
+from tracer.capture.trigger import trigger_token, verify_token
 
 pytestmark = pytest.mark.anyio
 
@@ -191,7 +191,7 @@ def test_bad_options_are_refused_clearly() -> None:
 
 
 def test_sample_rate_from_the_opentelemetry_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tracer.config import config_from
+    from tracer.capture.config import config_from
 
     monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
     monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0.25")

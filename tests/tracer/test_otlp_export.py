@@ -67,7 +67,7 @@ async def test_spans_arrive_over_otlp_http_with_phase_attributes(
     async def read_invoice(invoice_id: int) -> dict[str, int]:
         return {"id": invoice_id}
 
-    from tracer.exporters.otlp_env import OTLPSink
+    from tracer.sinks.exporters.otlp_env import OTLPSink
 
     tracer.instrument(app)
     (sink,) = [s for s in app._trace_request_instrumentation.sinks if isinstance(s, OTLPSink)]
@@ -116,7 +116,7 @@ async def test_spans_arrive_over_otlp_http_with_phase_attributes(
 
 
 def test_no_endpoint_means_no_exporter(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tracer.exporters.otlp_env import sink_from_env
+    from tracer.sinks.exporters.otlp_env import sink_from_env
 
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)

@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 import tracer
 from tests.tracer.helpers import assert_well_formed, names, request
 from tracer import safety
-from tracer.hooks.asgi import EdgeProbe
-from tracer.recorder import RawSpan, Recorder
+from tracer.capture.hooks.asgi import EdgeProbe
+from tracer.capture.recorder import RawSpan, Recorder
 
 pytestmark = pytest.mark.anyio
 

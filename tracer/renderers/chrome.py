@@ -6,8 +6,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
+from tracer.analysis.processors import step_totals
 from tracer.model import STEP_NAMES, Trace
-from tracer.processors import step_totals
 from tracer.renderers import theme
 from tracer.renderers.canvas import Canvas, cells, clean, wrap
 from tracer.renderers.labels import format_duration, status_text

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-from tracer.diagnostics import Finding
+from tracer.analysis.diagnostics import Finding
 from tracer.renderers import theme
 from tracer.renderers.chrome import MIN_WIDTH, note_lines
 from tracer.renderers.glyphs import glyphs_for

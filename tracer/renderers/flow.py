@@ -12,8 +12,7 @@ from itertools import pairwise
 from statistics import median
 from typing import Any, Literal
 
-from tracer.model import Span, Trace
-from tracer.processors import (
+from tracer.analysis.processors import (
     LaneMap,
     children_map,
     depths,
@@ -26,6 +25,7 @@ from tracer.processors import (
     response_origin,
     short_layer_name,
 )
+from tracer.model import Span, Trace
 from tracer.renderers import labels
 from tracer.renderers.labels import format_duration
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tracer.diagnostics import diagnose
-from tracer.explain import explain, time_by_step
+from tracer.analysis.diagnostics import diagnose
+from tracer.analysis.explain import explain, time_by_step
 from tracer.model import Trace
 from tracer.renderers.base import Renderer
 

@@ -11,8 +11,8 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+from tracer.analysis.processors import error_type, exception_of, response_ns
 from tracer.model import Span, Trace
-from tracer.processors import error_type, exception_of, response_ns
 from tracer.renderers.glyphs import NBSP
 
 

@@ -13,9 +13,9 @@ from itertools import pairwise
 
 from rich.text import Text
 
-from tracer.explain import StepExplanation, explain
+from tracer.analysis.explain import StepExplanation, explain
+from tracer.analysis.processors import response_ns
 from tracer.model import Trace
-from tracer.processors import response_ns
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
 from tracer.renderers.canvas import Canvas, cells, clean, truncate, wrap
@@ -60,7 +60,7 @@ class SequenceView(View):
 
     With ``explain``, the first row of each of the ten steps is preceded by what
     that layer is responsible for and what it did in this request, and steps
-    that did not happen are listed with the reason (see :mod:`tracer.explain`).
+    that did not happen are listed with the reason (see :mod:`tracer.analysis.explain`).
     """
 
     def __init__(

@@ -7,8 +7,8 @@ the palette stable across dark and light terminals and in SVG export.
 
 from __future__ import annotations
 
+from tracer.analysis.processors import LaneKind
 from tracer.model import Phase
-from tracer.processors import LaneKind
 
 LANE: dict[LaneKind, str] = {
     "client": "grey85",

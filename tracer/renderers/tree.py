@@ -6,8 +6,8 @@ error when the span failed. No colour, no box drawing in ASCII mode.
 
 from __future__ import annotations
 
+from tracer.analysis.processors import children_map, error_type, exception_of
 from tracer.model import PHASES, Span, Trace
-from tracer.processors import children_map, error_type, exception_of
 from tracer.renderers.base import Renderer
 from tracer.renderers.canvas import cells, clean
 from tracer.renderers.chrome import step_time_lines

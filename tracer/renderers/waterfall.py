@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from tracer.model import Span, Trace
-from tracer.processors import (
+from tracer.analysis.processors import (
     children_map,
     depths,
     failed_here,
@@ -23,6 +22,7 @@ from tracer.processors import (
     response_ns,
     sorted_spans,
 )
+from tracer.model import Span, Trace
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
 from tracer.renderers.canvas import Canvas, cells, clean, truncate

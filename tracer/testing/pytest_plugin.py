@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tracer.instrumentation import TraceCollector, capture, instrument, is_instrumented
+from tracer.capture.instrumentation import TraceCollector, capture, instrument, is_instrumented
 from tracer.model import STEP_NAMES, Trace
 
 DIAGRAM_WIDTH = 120
@@ -45,12 +45,12 @@ class TracedRequest:
         return [q for q in statements if matching.lower() in q.lower()]
 
     def findings(self) -> list[Any]:
-        from tracer.diagnostics import diagnose
+        from tracer.analysis.diagnostics import diagnose
 
         return diagnose(self.trace)
 
     def step_time_ms(self, step: int) -> float:
-        from tracer.explain import time_by_step
+        from tracer.analysis.explain import time_by_step
 
         return time_by_step(self.trace).get(step, 0) / 1e6
 
@@ -66,7 +66,7 @@ class TracedRequest:
 
     def assert_no_event_loop_blocking(self, *, ms: float = 20.0) -> None:
         """No async handler or dependency held the event loop for ``ms`` or more."""
-        from tracer.diagnostics import Thresholds, diagnose
+        from tracer.analysis.diagnostics import Thresholds, diagnose
 
         found = diagnose(self.trace, Thresholds(loop_block_ns=int(ms * 1e6)))
         blocked = [f for f in found if f.code == "event_loop_blocked"]
@@ -128,7 +128,7 @@ class RequestTracer:
         return traces[-1]
 
     def close(self) -> None:
-        from tracer.instrumentation import uninstrument
+        from tracer.capture.instrumentation import uninstrument
 
         for collector in self._collectors:
             collector.__exit__(None, None, None)

@@ -3,7 +3,7 @@
 Kept apart from the OpenTelemetry SDK so the OTLP JSON codec (pure JSON) and
 the SDK replay map a :class:`~tracer.model.Trace` onto spans the same way: a
 trace sent through a Collector and read back from its file exporter then
-decodes like one written by :func:`~tracer.exporters.otlp_json.to_otlp_json`.
+decodes like one written by :func:`~tracer.sinks.exporters.otlp_json.to_otlp_json`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reading OTLP/JSON back into Traces (the other half of :mod:`tracer.exporters.otlp_json`).
+"""Reading OTLP/JSON back into Traces (the other half of :mod:`tracer.sinks.exporters.otlp_json`).
 
 Lenient about what OTLP JSON writers vary on (key case, id encoding, enum
 spelling, files split into many requests), strict about shape: a malformed
@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracer.exporters import _infer
-from tracer.exporters._common import (
+from tracer.model import PHASES, Phase, Span, SpanEvent, Status, Trace
+from tracer.sinks.exporters import _infer
+from tracer.sinks.exporters._common import (
     META_KEY,
     PHASE_KEY,
     REQUEST_KEY,
@@ -24,7 +25,6 @@ from tracer.exporters._common import (
     RESPONSE_KEY,
     STEP_KEY,
 )
-from tracer.model import PHASES, Phase, Span, SpanEvent, Status, Trace
 
 STATUS_CODES: dict[Status, int] = {"unset": 0, "ok": 1, "error": 2}
 _STATUSES: dict[int, Status] = {code: status for status, code in STATUS_CODES.items()}

@@ -13,16 +13,16 @@ from collections.abc import Awaitable
 from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
-from tracer import clock, recorder
-from tracer.endpoint import PREFIX as ENDPOINT_PREFIX
-from tracer.recorder import RawSpan, Recorder
-from tracer.recorder import current as _current
-from tracer.recorder import parent as _parent
+from tracer.capture import clock, recorder
+from tracer.capture.recorder import RawSpan, Recorder
+from tracer.capture.recorder import current as _current
+from tracer.capture.recorder import parent as _parent
 from tracer.safety import report, warn_once
+from tracer.sinks.endpoint import PREFIX as ENDPOINT_PREFIX
 from tracer.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from tracer.instrumentation import Instrumentation
+    from tracer.capture.instrumentation import Instrumentation
 
 
 def layer_name(layer: object) -> str:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tracer.analysis.processors import exception_of
 from tracer.model import Span, Trace
-from tracer.processors import exception_of
 
 Severity = Literal["error", "warning", "info"]
 Interval = tuple[int, int]
@@ -97,7 +97,7 @@ class Thresholds:
 
 
 # ---------------------------------------------------------------------------
-# small readers shared with tracer.explain
+# small readers shared with tracer.analysis.explain
 
 
 def fmt_ns(ns: int) -> str:

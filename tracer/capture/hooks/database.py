@@ -17,9 +17,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tracer import clock, recorder
-from tracer.hooks.patching import Patcher
-from tracer.recorder import RawSpan
+from tracer.capture import clock, recorder
+from tracer.capture.hooks.patching import Patcher
+from tracer.capture.recorder import RawSpan
 from tracer.safety import report
 
 _SPAN_KEY = "_trace_request_span"

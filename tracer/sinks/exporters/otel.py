@@ -19,7 +19,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tracer.exporters._common import (
+from tracer.model import Span, Trace
+from tracer.sinks.exporters._common import (
     SCOPE_NAME,
     OTelValue,
     coerce_attributes,
@@ -31,7 +32,6 @@ from tracer.exporters._common import (
     span_id_hex,
     trace_id_hex,
 )
-from tracer.model import Span, Trace
 
 __all__ = ["export_to_provider", "export_with_exporter", "to_readable_spans"]
 

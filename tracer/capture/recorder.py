@@ -13,7 +13,7 @@ import os
 from contextvars import ContextVar, Token
 from typing import Any
 
-from tracer import clock
+from tracer.capture import clock
 from tracer.model import Phase, Span, SpanEvent, Status, Trace
 from tracer.safety import report
 

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tracer.recorder import MIN_LIMIT
-from tracer.trigger import verify_token
+from tracer.capture.recorder import MIN_LIMIT
+from tracer.capture.trigger import verify_token
 from tracer.types import Scope
 
 Decision = Literal["trace", "errors", "skip"]
@@ -23,7 +23,7 @@ class TraceConfig:
     request costs one random draw, and with ``always_trace_errors`` one
     wrapped ``send`` so that a 5xx or an exception still leaves a (root-only)
     trace. A request carrying a valid ``trigger_header`` (see
-    :mod:`tracer.trigger`) is traced in full whatever the rate; with no
+    :mod:`tracer.capture.trigger`) is traced in full whatever the rate; with no
     ``trigger_secret`` the header is ignored.
     """
 

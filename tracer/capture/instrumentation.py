@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from tracer import clock
-from tracer.config import TraceConfig, config_from
-from tracer.endpoint import TraceEndpoint
-from tracer.hooks import database, framework, gc_pauses
-from tracer.hooks.asgi import _headers, wrap_stack
-from tracer.hooks.patching import Patcher
+from tracer.capture import clock
+from tracer.capture.config import TraceConfig, config_from
+from tracer.capture.hooks import database, framework, gc_pauses
+from tracer.capture.hooks.asgi import _headers, wrap_stack
+from tracer.capture.hooks.patching import Patcher
+from tracer.capture.recorder import Recorder, mark_error
 from tracer.model import Trace
-from tracer.recorder import Recorder, mark_error
 from tracer.redaction import redact_headers
 from tracer.safety import report
+from tracer.sinks.endpoint import TraceEndpoint
 from tracer.types import ASGIApp, Receive, Scope, Send
 
 TraceSink = Callable[[Trace], None]
@@ -135,7 +135,7 @@ class Instrumentation:
                 report(f"trace sink {getattr(sink, '__name__', type(sink).__name__)}", exc)
         if self.tracer_provider is not None:
             try:
-                from tracer.exporters.otel import export_to_provider
+                from tracer.sinks.exporters.otel import export_to_provider
 
                 export_to_provider(trace, self.tracer_provider, parent=parent)
             except Exception as exc:
@@ -204,7 +204,7 @@ def instrument(
     sinks = [on_trace] if callable(on_trace) else list(on_trace or ())
     otlp = None
     if tracer_provider is None:
-        from tracer.exporters.otlp_env import sink_from_env
+        from tracer.sinks.exporters.otlp_env import sink_from_env
 
         otlp = sink_from_env()
         if otlp is not None:
@@ -272,7 +272,7 @@ def _open_store(store: Any) -> Any:
     """``True``: the default store file; a path: that file; a ``TraceStore``: itself."""
     if store is None or store is False:
         return None
-    from tracer.store import TraceStore, default_path
+    from tracer.sinks.store import TraceStore, default_path
 
     if isinstance(store, TraceStore):
         return store

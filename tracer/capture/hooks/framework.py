@@ -23,10 +23,10 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
-from tracer import clock, recorder
-from tracer.hooks.loop_hold import timed
-from tracer.hooks.patching import Patcher
-from tracer.recorder import RawSpan, Recorder
+from tracer.capture import clock, recorder
+from tracer.capture.hooks.loop_hold import timed
+from tracer.capture.hooks.patching import Patcher
+from tracer.capture.recorder import RawSpan, Recorder
 from tracer.safety import report
 from tracer.types import Message, Receive, Scope, Send
 

@@ -16,7 +16,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tracer.exporters._common import (
+from tracer.model import Span, Trace
+from tracer.sinks.exporters._common import (
     INT64_MAX,
     INT64_MIN,
     SCOPE_NAME,
@@ -26,8 +27,7 @@ from tracer.exporters._common import (
     span_id_hex,
     trace_id_hex,
 )
-from tracer.exporters._otlp_read import STATUS_CODES, from_otlp_json
-from tracer.model import Span, Trace
+from tracer.sinks.exporters._otlp_read import STATUS_CODES, from_otlp_json
 
 __all__ = ["from_otlp_json", "to_otlp_json", "to_otlp_json_lines"]
 

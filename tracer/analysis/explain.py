@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tracer.diagnostics import (
+from tracer.analysis.diagnostics import (
     FRAMEWORK_LAYERS,
     attr_int,
     attr_str,
@@ -23,8 +23,8 @@ from tracer.diagnostics import (
     plural,
     response_end,
 )
+from tracer.analysis.processors import exception_of
 from tracer.model import STEP_NAMES, Span, Trace
-from tracer.processors import exception_of
 
 #: What each layer is responsible for, whatever the request.
 ROLES: dict[int, str] = {

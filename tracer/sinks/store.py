@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tracer.analysis.processors import response_ns
 from tracer.model import Trace
-from tracer.processors import response_ns
 
 logger = logging.getLogger("trace_request")
 

@@ -11,12 +11,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tracer.exporters.otel import (
+    from tracer.sinks.exporters.otel import (
         export_to_provider,
         export_with_exporter,
         to_readable_spans,
     )
-    from tracer.exporters.otlp_json import from_otlp_json, to_otlp_json, to_otlp_json_lines
+    from tracer.sinks.exporters.otlp_json import from_otlp_json, to_otlp_json, to_otlp_json_lines
 
 __all__ = [
     "export_to_provider",
@@ -40,5 +40,5 @@ _HOME = {
 def __getattr__(name: str) -> Any:
     module = _HOME.get(name)
     if module is None:
-        raise AttributeError(f"module 'tracer.exporters' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"tracer.exporters.{module}"), name)
+        raise AttributeError(f"module 'tracer.sinks.exporters' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"tracer.sinks.exporters.{module}"), name)

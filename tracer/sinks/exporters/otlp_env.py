@@ -35,7 +35,7 @@ class OTLPSink:
         self.resource = Resource.create({"service.name": _service_name()})
 
     def __call__(self, trace: Trace) -> None:
-        from tracer.exporters.otel import to_readable_spans
+        from tracer.sinks.exporters.otel import to_readable_spans
 
         for span in to_readable_spans(trace, self.resource):
             self.processor.on_end(span)

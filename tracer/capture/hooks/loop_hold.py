@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Generator
 from typing import Any, TypeVar
 
-from tracer import clock
-from tracer.recorder import RawSpan
+from tracer.capture import clock
+from tracer.capture.recorder import RawSpan
 from tracer.safety import report
 
 T = TypeVar("T")

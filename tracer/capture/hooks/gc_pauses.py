@@ -13,7 +13,7 @@ import gc
 import threading
 from typing import Any
 
-from tracer import clock, recorder
+from tracer.capture import clock, recorder
 from tracer.safety import report
 
 MIN_PAUSE_NS = 500_000

@@ -1,0 +1,1 @@
+"""Capture: the hooks that see each phase, the per-request recorder, and the options."""

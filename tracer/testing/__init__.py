@@ -1,0 +1,1 @@
+"""Testing helpers: the ``trace_requests`` pytest fixture."""
