@@ -18,6 +18,8 @@ import pytest
 
 from tracer.sinks.store import TraceStore
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 MAX_TRACES = 60
 ENDPOINT_SECRET = "live-test-endpoint-secret"
