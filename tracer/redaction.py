@@ -1,51 +1,177 @@
-"""What never leaves the process in clear: credentials in headers, secret-looking fields."""
+"""What may be recorded: the one place that decides, for every sink.
+
+By default a trace holds names, types, sizes, counts, statuses, templates
+(route, SQL with placeholders) and durations — never a value a client or the
+app supplied. Every hook that records text passes it through one of the
+functions here, so the store, the OTLP export, the endpoint, the JSON and the
+terminal all see the same, already-scrubbed, bounded strings:
+
+- header values: credential-like names (matched by pattern) are replaced;
+  URL-bearing headers (``Location``, ``Referer`` …) keep only their scheme,
+  host and path; every value is bounded;
+- query strings: names kept, values hidden (opt-in keeps values, except for
+  secret-looking names);
+- exception and validation messages: SQLAlchemy's ``[parameters: …]`` block,
+  Pydantic's ``input_value=…``, quoted literals, credentials in URLs and
+  ``name=value`` pairs with secret-looking names, and token-like words are
+  replaced before anything is stored;
+- SQL parameters: only under ``record_sql_parameters``, and even then
+  secret-looking names hidden.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
 from collections.abc import Iterable, Sequence
+from urllib.parse import quote, unquote, urlsplit
 
 REDACTED = "[redacted]"
+#: What stands in for a value inside a kept template (a query, a message).
+HIDDEN = "…"
+#: Default bound on one recorded string (header value, query, message).
+DEFAULT_LIMIT = 1024
+#: Most headers recorded per message; the rest are counted, not kept.
+MAX_HEADERS = 64
 
-#: Headers whose values are always replaced.
-SENSITIVE_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "set-cookie",
-        "x-api-key",
-        "api-key",
-        "x-auth-token",
-        "x-csrf-token",
-        "x-xsrf-token",
-    }
-)
 #: Header or field names that look like they hold a secret.
-SECRET_NAME = re.compile(r"pass(word|wd)?|secret|token|api[-_]?key|credential|session", re.I)
+SECRET_NAME = re.compile(
+    r"auth|pass(word|wd)?|secret|token|key|credential|session|cookie|signature|"
+    r"jwt|bearer|csrf|xsrf|otp|pin\b|private|assertion|ticket|nonce",
+    re.I,
+)
+#: Headers whose value is a URL: recorded without its query or credentials.
+URL_HEADERS = frozenset(
+    {"location", "content-location", "referer", "origin", "link", "refresh", "host"}
+)
+_NOT_URL = frozenset({"origin", "host"})
 
 
 def is_secret_name(name: str) -> bool:
+    """A header, field, query or parameter name that may carry a credential."""
     return bool(SECRET_NAME.search(name))
 
 
-def redact_headers(
-    headers: Iterable[Sequence[str]], extra: frozenset[str] = frozenset()
-) -> list[list[str]]:
-    """Lower-cased ``[name, value]`` pairs (lists round-trip through JSON); secrets hidden.
+def bound(text: str, limit: int = DEFAULT_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: max(0, limit - 24)]}… [{len(text)} chars]"
 
-    ``extra`` names more headers to hide (lower-case), e.g. a tenant header.
+
+# -- headers ---------------------------------------------------------------------------
+
+
+def redact_headers(
+    headers: Iterable[Sequence[str]],
+    extra: frozenset[str] = frozenset(),
+    *,
+    limit: int = DEFAULT_LIMIT,
+) -> list[list[str]]:
+    """Lower-cased ``[name, value]`` pairs (lists round-trip through JSON), safe to keep.
+
+    ``extra`` names more headers to hide (lower-case), e.g. a tenant or the
+    trigger header. At most :data:`MAX_HEADERS` pairs are kept; a last
+    ``["…", "<n> more"]`` pair counts the rest.
     """
-    out = []
+    out: list[list[str]] = []
+    dropped = 0
     for name, value in headers:
-        key = name.lower()
-        secret = key in extra or _secret_header(key)
-        out.append([key, REDACTED if secret else value])
+        if len(out) >= MAX_HEADERS:
+            dropped += 1
+            continue
+        key = bound(name.lower(), 128)
+        out.append([key, header_value(key, value, extra, limit)])
+    if dropped:
+        out.append([HIDDEN, f"{dropped} more"])
     return out
+
+
+def header_value(key: str, value: str, extra: frozenset[str], limit: int) -> str:
+    """One header's recordable value (``key`` lower-case)."""
+    if key in extra or _secret_header(key):
+        return REDACTED
+    if key in URL_HEADERS and key not in _NOT_URL:
+        return bound(scrub_url(value), limit)
+    return bound(value, limit)
 
 
 @functools.lru_cache(maxsize=512)
 def _secret_header(key: str) -> bool:
     """Per header name, decided once: the same few names arrive on every request."""
-    return key in SENSITIVE_HEADERS or is_secret_name(key)
+    return is_secret_name(key)
+
+
+# -- URLs and query strings ------------------------------------------------------------
+
+
+def redact_query(query: str, *, values: bool = False, limit: int = DEFAULT_LIMIT) -> str:
+    """A query string with its names kept and its values hidden.
+
+    With ``values`` (an explicit opt-in) values are kept, except where the
+    name looks secret.
+    """
+    if not query:
+        return ""
+    parts = []
+    for pair in query.split("&"):
+        name, sep, value = pair.partition("=")
+        if not sep:
+            parts.append(name if values and not is_secret_name(unquote(name)) else HIDDEN)
+            continue
+        keep = values and not is_secret_name(unquote(name))
+        parts.append(f"{name}={value if keep else HIDDEN}")
+    return bound("&".join(parts), limit)
+
+
+def scrub_url(url: str) -> str:
+    """Scheme, host and path of ``url``: no credentials, query values or fragment."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return HIDDEN
+    if parts.username or parts.password:
+        host = f"{HIDDEN}@{host}"
+    out = f"{parts.scheme}://{host}" if parts.scheme or parts.netloc else ""
+    out += quote(unquote(parts.path), safe="/%:@!$&'()*+,;=-._~")
+    if parts.query:
+        out += "?" + redact_query(parts.query)
+    return out
+
+
+# -- messages --------------------------------------------------------------------------
+
+_SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\s*(?:\n|\(Background|$))", re.S)
+_PYDANTIC_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]$|$)", re.M)
+_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^\s/@:]*(?::[^\s/@]*)?@", re.I)
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.){1,}'|\"(?:[^\"\\\n]|\\.){1,}\"")
+_SECRET_PAIR = re.compile(
+    r"\b([\w.-]*(?:" + SECRET_NAME.pattern + r")[\w.-]*)(\s*[=:]\s*)(\S+)", re.I
+)
+#: A word that looks like a token, a hash or a key: long, with letters and several digits.
+_TOKENISH = re.compile(r"\b(?=(?:[A-Za-z_\-+/=]*\d){2})(?=[\w\-+/=]*[A-Za-z])[\w\-+/=]{12,}")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+
+
+def scrub_message(text: str, limit: int = 500) -> str:
+    """An exception or validator message with every quoted or secret-looking value hidden.
+
+    What stays is the message's template: the words the code wrote, the
+    names it mentions, numbers of no more than 15 digits.
+    """
+    text = _SQL_PARAMETERS.sub(f"[parameters: {HIDDEN}]", text)
+    text = _PYDANTIC_INPUT.sub(f"input_value={HIDDEN}", text)
+    text = _URL_CREDENTIALS.sub(rf"\1{HIDDEN}@", text)
+    text = _QUOTED.sub(_hide_quoted, text)
+    text = _SECRET_PAIR.sub(rf"\1\2{HIDDEN}", text)
+    text = _EMAIL.sub(HIDDEN, text)
+    text = _TOKENISH.sub(HIDDEN, text)
+    return bound(text, limit)
+
+
+def _hide_quoted(match: re.Match[str]) -> str:
+    quote_char = match.group(0)[0]
+    return f"{quote_char}{HIDDEN}{quote_char}"

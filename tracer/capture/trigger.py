@@ -24,9 +24,16 @@ def trigger_token(secret: bytes | str, *, now: float | None = None) -> str:
 def verify_token(
     token: str, secret: bytes | str, *, max_age: int = 300, now: float | None = None
 ) -> bool:
-    """True for a token made with ``secret`` less than ``max_age`` seconds ago."""
+    """True for a token made with ``secret`` less than ``max_age`` seconds ago.
+
+    Anything else — malformed, non-ASCII, expired — is False, never an
+    exception: a bad header must read as no header, so the request is
+    sampled (and its errors traced) as if it had none.
+    """
     stamp, sep, signature = token.strip().partition(".")
-    if not sep or not stamp.isdigit() or len(stamp) > 12:
+    if not sep or not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
+        return False
+    if not signature.isascii() or len(signature) != 64:
         return False
     age = (time.time() if now is None else now) - int(stamp)
     if not -60 <= age <= max_age:  # a minute of clock skew into the future
