@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.store.conftest import make_trace, warnings_from
-from tracer.sinks import store as store_module
 from tracer.sinks.store import StoreError, TraceStore
+from tracer.sinks.store import writer as writer_module
 
 Opener = Callable[..., TraceStore]
 
@@ -75,7 +75,7 @@ def test_read_only_file_for_the_writer(
     def connect_read_only(path: Path, busy_timeout: float) -> sqlite3.Connection:
         return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, isolation_level=None)
 
-    monkeypatch.setattr(store_module, "_connect_writer", connect_read_only)
+    monkeypatch.setattr(writer_module, "_connect_writer", connect_read_only)
     store = open_store()
     _add_batches(store)
     _assert_dropped_and_logged_once(store, caplog)

@@ -1,0 +1,32 @@
+"""The local trace store: the last N traces in one SQLite file, written off the request path.
+
+``TraceStore`` is a sink (``tracer.instrument(app, store=True)`` opens one)
+and the reader behind ``trace-request list / show / tail``. The two sides
+have opposite needs, so they live apart: :mod:`.writer` (a bounded queue and
+one background thread; it never blocks or raises into a request) and
+:mod:`.reader` (queries that never create or write the file and fail with a
+one-line :class:`StoreError`). :mod:`.files` creates the file and its
+directory privately.
+"""
+
+from __future__ import annotations
+
+from tracer.sinks.store.errors import AmbiguousTraceId, StoreError
+from tracer.sinks.store.paths import ENV_VAR, default_path
+from tracer.sinks.store.reader import MIN_PREFIX
+from tracer.sinks.store.schema import SCHEMA_VERSION
+from tracer.sinks.store.summary import TraceSummary, summarize
+from tracer.sinks.store.trace_store import DEFAULT_MAX_TRACES, TraceStore
+
+__all__ = [
+    "DEFAULT_MAX_TRACES",
+    "ENV_VAR",
+    "MIN_PREFIX",
+    "SCHEMA_VERSION",
+    "AmbiguousTraceId",
+    "StoreError",
+    "TraceStore",
+    "TraceSummary",
+    "default_path",
+    "summarize",
+]
