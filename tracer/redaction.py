@@ -124,6 +124,20 @@ def redact_query(query: str, *, values: bool = False, limit: int = DEFAULT_LIMIT
     return bound("&".join(parts), limit)
 
 
+def scrub_path(path: str, limit: int = DEFAULT_LIMIT) -> str:
+    """A request path with the segments that look like values hidden.
+
+    Matched requests are named by their route template anyway; this is for
+    the path itself (``url.path``, an unmatched request): numeric ids and
+    words stay, token-like, e-mail-like and over-long segments become ``…``.
+    """
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        if len(segment) > 64 or _TOKENISH.search(segment) or _EMAIL.search(unquote(segment)):
+            segments[i] = HIDDEN
+    return bound("/".join(segments), limit)
+
+
 def scrub_url(url: str) -> str:
     """Scheme, host and path of ``url``: no credentials, query values or fragment."""
     try:
@@ -136,7 +150,7 @@ def scrub_url(url: str) -> str:
     if parts.username or parts.password:
         host = f"{HIDDEN}@{host}"
     out = f"{parts.scheme}://{host}" if parts.scheme or parts.netloc else ""
-    out += quote(unquote(parts.path), safe="/%:@!$&'()*+,;=-._~")
+    out += scrub_path(quote(unquote(parts.path), safe="/%:@!$&'()*+,;=-._~"))
     if parts.query:
         out += "?" + redact_query(parts.query)
     return out

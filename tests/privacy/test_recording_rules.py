@@ -13,6 +13,7 @@ from tracer.redaction import (
     redact_headers,
     redact_query,
     scrub_message,
+    scrub_path,
     scrub_url,
 )
 
@@ -150,3 +151,10 @@ def test_a_valid_trigger_token_still_verifies() -> None:
     token = tracer.trigger_token(b"s3cret", now=1_700_000_000)
     assert tracer.verify_token(token, b"s3cret", now=1_700_000_010)
     assert not tracer.verify_token(token, b"other", now=1_700_000_010)
+
+
+def test_paths_keep_words_and_ids_and_hide_value_like_segments() -> None:
+    assert scrub_path("/users/42/items") == "/users/42/items"
+    assert scrub_path(f"/reset/{SECRET}") == f"/reset/{HIDDEN}"
+    assert scrub_path("/u/ada%40example.com") == f"/u/{HIDDEN}"
+    assert scrub_path("/x/" + "a" * 100) == f"/x/{HIDDEN}"

@@ -10,13 +10,21 @@ themselves.
 
 from __future__ import annotations
 
+import atexit
 import os
+import weakref
 from typing import Any
 
 from tracer.model import Trace
-from tracer.safety import warn_once
+from tracer.safety import report, warn_once
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+#: How long shutdown may wait for the last batch to reach the collector.
+FLUSH_TIMEOUT_MS = 5_000
+
+#: Sinks still open, flushed once at interpreter exit (weakly held: a dropped
+#: sink is not kept alive by the exit hook).
+_open_sinks: weakref.WeakSet[OTLPSink] = weakref.WeakSet()
 
 
 class OTLPSink:
@@ -33,6 +41,8 @@ class OTLPSink:
 
         self.processor = BatchSpanProcessor(exporter)
         self.resource = Resource.create({"service.name": _service_name()})
+        self._closed = False
+        _open_sinks.add(self)
 
     def __call__(self, trace: Trace) -> None:
         from tracer.sinks.exporters.otel import to_readable_spans
@@ -43,8 +53,28 @@ class OTLPSink:
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return bool(self.processor.force_flush(timeout_millis))
 
-    def shutdown(self) -> None:
-        self.processor.shutdown()  # type: ignore[no-untyped-call]
+    def shutdown(self, timeout_millis: int = FLUSH_TIMEOUT_MS) -> None:
+        """Send what is queued (waiting at most ``timeout_millis``), then stop; idempotent.
+
+        Called at lifespan shutdown and at interpreter exit: the batch
+        processor exports on a 5 s schedule, so without this a server stopped
+        by SIGTERM loses the spans of its last seconds.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        _open_sinks.discard(self)
+        try:
+            self.processor.force_flush(timeout_millis)
+            self.processor.shutdown()  # type: ignore[no-untyped-call]
+        except Exception as exc:
+            report("flushing the OTLP export at shutdown", exc)
+
+
+@atexit.register
+def _flush_open_sinks() -> None:
+    for sink in list(_open_sinks):
+        sink.shutdown()
 
 
 def sink_from_env() -> OTLPSink | None:
