@@ -1,7 +1,9 @@
 """The reading half of the store: the queries behind ``list``, ``show``, ``tail`` and the endpoint.
 
-Reading never creates the file, never writes a row and reports every problem
-as a one-line :class:`StoreError`, which the CLI prints as is.
+Reading never creates the file, never writes a row, never follows a symlink
+at the file's name (SQLite may write the ``-wal`` back into the file it
+opens) and reports every problem as a one-line :class:`StoreError`, which
+the CLI prints as is.
 """
 
 from __future__ import annotations
@@ -151,13 +153,19 @@ class StoreReader:
         """The read-only connection, opened on first use; ``None`` for a file not set up yet."""
         if self._reader is not None:
             return self._reader
+        if self.path.is_symlink():
+            raise StoreError(
+                f"refusing to read the trace store {self.path}: it is a symbolic link "
+                "(give the real file's path)"
+            )
         if not self.path.is_file():
             what = "is not a file" if self.path.exists() else "does not exist"
             raise StoreError(f"no trace store at {self.path} (the path {what})")
         # mode=rw never creates the file, and as the last connection to close it
         # can fold the -wal file back in (SQLite opens a read-only file read-only);
         # query_only keeps it a reader.
-        uri = f"{self.path.resolve().as_uri()}?mode=rw"
+        # (only the directory is resolved: the file's name is checked above)
+        uri = f"{(self.path.parent.resolve() / self.path.name).as_uri()}?mode=rw"
         conn = sqlite3.connect(
             uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )

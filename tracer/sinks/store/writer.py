@@ -12,6 +12,11 @@ Several processes (uvicorn or gunicorn workers) may write one file at once:
 the database is in WAL mode, every writer takes the write lock up front
 (``BEGIN IMMEDIATE``) with a busy timeout, and retries when it still finds
 the file locked.
+
+Before it opens the file the writer checks its path (:mod:`.files`): a path
+someone else could have prepared (a symlink, a file or directory writable by
+others or owned by another user) is refused with one warning, and the store
+then drops every trace; the app goes on without it.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from tracer import safety
 from tracer.model import Trace
-from tracer.sinks.store import files
+from tracer.sinks.store.files import UnsafeStore, prepare_for_writing
 from tracer.sinks.store.schema import INSERT, SCHEMA, SCHEMA_VERSION, TRIM, is_locked
 from tracer.sinks.store.summary import summarize
 
@@ -58,7 +64,7 @@ def _row(trace: Trace) -> _Row:
 
 def _connect_writer(path: Path, busy_timeout: float) -> sqlite3.Connection:
     """A read-write connection to a WAL database holding the ``traces`` table."""
-    files.prepare_for_writing(path)
+    prepare_for_writing(path)
     conn = sqlite3.connect(
         str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
@@ -120,6 +126,8 @@ class StoreWriter:
         self._written = 0
         self._dropped = 0
         self._logged_failure = False
+        #: why the path was refused (:mod:`.files`); then every trace is dropped
+        self._refused: str | None = None
         #: the writer thread's connection (zero or one), opened on its first batch
         self._writer_conn: list[sqlite3.Connection] = []
 
@@ -151,7 +159,11 @@ class StoreWriter:
         writer thread.
         """
         try:
-            if self._closed or (self._thread is None and not self._start_writer()):
+            if (
+                self._closed
+                or self._refused is not None
+                or (self._thread is None and not self._start_writer())
+            ):
                 self._drop()
                 return
             if len(self._pending) >= self._queue_size:
@@ -274,6 +286,9 @@ class StoreWriter:
 
     def _write_batch(self, traces: list[Trace], conn: list[sqlite3.Connection]) -> None:
         """Insert and trim in one transaction; on failure drop the batch, log once, go on."""
+        if self._refused is not None:  # queued before the refusal
+            self._drop(len(traces))
+            return
         rows = self._rows(traces)
         if not rows:
             return
@@ -282,6 +297,9 @@ class StoreWriter:
                 if not conn:
                     conn.append(_connect_writer(self.path, self.busy_timeout))
                 self._insert(conn[0], rows)
+            except UnsafeStore as exc:
+                self._drop(len(rows))
+                self._refuse(exc)
             except sqlite3.Error as exc:
                 self._discard(conn)
                 if is_locked(exc) and attempt + 1 < _LOCK_RETRIES:
@@ -324,6 +342,17 @@ class StoreWriter:
                 conn.pop().close()
             except sqlite3.Error:
                 pass
+
+    def _refuse(self, error: UnsafeStore) -> None:
+        """Give up on an unsafe path for good (in this process): it will not fix itself."""
+        self._refused = str(error)
+        self._logged_failure = True  # the refusal is this store's one line
+        safety.warn_once(
+            f"store refused {self.path}",
+            f"refusing to write traces to the store {self.path}: {error}. Traces are dropped "
+            "and counted in TraceStore.dropped, the app is unaffected. Use a path in a "
+            "directory only this user can write to (see docs/store.md, 'Safety').",
+        )
 
     def _fail(self, n: int, error: BaseException) -> None:
         self._drop(n)
