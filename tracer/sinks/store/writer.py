@@ -351,7 +351,7 @@ class StoreWriter:
             f"store refused {self.path}",
             f"refusing to write traces to the store {self.path}: {error}. Traces are dropped "
             "and counted in TraceStore.dropped, the app is unaffected. Use a path in a "
-            "directory only this user can write to (see docs/store.md, 'Safety').",
+            "directory only this user can write to (docs/store.md, 'Permissions and safety').",
         )
 
     def _fail(self, n: int, error: BaseException) -> None:
