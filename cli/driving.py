@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,7 @@ def parse_request(
         raise CLIError(f"unknown HTTP method {method!r} (use one of {', '.join(METHODS)})")
     if not path.startswith("/"):
         raise CLIError(f"PATH must start with '/', got {path!r}")
+    path = _undecodable_bytes_percent_encoded(path)
     if json_body is not None and data is not None:
         raise CLIError("give either --json or --data, not both")
     pairs: list[tuple[str, str]] = []
@@ -59,6 +61,8 @@ def parse_request(
             raise CLIError(f"-H: {name.strip()!r} is not a valid header name")
         if any(c in value for c in "\r\n\0"):
             raise CLIError(f"-H: the value of {name.strip()!r} contains a line break")
+        if not _is_text(value):
+            raise CLIError(f"-H: the value of {name.strip()!r} is not valid UTF-8")
         pairs.append((name.strip(), value.strip()))
     content: bytes | None = None
     if json_body is not None:
@@ -66,12 +70,48 @@ def parse_request(
             json.loads(json_body)
         except json.JSONDecodeError as exc:
             raise CLIError(f"--json is not valid JSON: {exc.msg} at column {exc.colno}") from exc
+        if not _is_text(json_body):
+            raise CLIError("--json is not valid UTF-8")
         content = json_body.encode()
         if not any(n.lower() == "content-type" for n, _ in pairs):
             pairs.append(("content-type", "application/json"))
     elif data is not None:
-        content = data.encode()
+        content = _as_given(data, "--data")  # the bytes as given, as curl --data sends them
     return RequestSpec(verb, path, pairs, content)
+
+
+def _is_text(value: str) -> bool:
+    """False when ``value`` holds bytes that were not UTF-8 (the OS escapes them as surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: what stays as it is when a path is percent-encoded: every printable ASCII character but space
+_URL_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def _undecodable_bytes_percent_encoded(path: str) -> str:
+    """``/caf\\xe9`` (Latin-1 bytes from the shell) as ``/caf%E9``, as a client sends it.
+
+    The OS hands such bytes over as lone surrogates, which no text encoding
+    accepts; percent-encoding the original bytes keeps them exactly.
+    """
+    if _is_text(path):
+        return path
+    from urllib.parse import quote
+
+    return quote(_as_given(path, "PATH"), safe=_URL_SAFE)
+
+
+def _as_given(value: str, what: str) -> bytes:
+    """The bytes the user typed, undecodable ones included (the OS escaped them)."""
+    try:
+        return os.fsencode(value)
+    except UnicodeEncodeError as exc:
+        raise CLIError(f"{what} holds characters that are not text: {value!r}") from exc
 
 
 #: A path no app routes: one untraced GET to it builds what FastAPI builds on first use

@@ -90,3 +90,33 @@ def test_non_ascii_header_values_and_paths_are_sent_as_a_client_would() -> None:
 def test_bad_headers_are_refused_before_anything_runs(header: str, message: str) -> None:
     with pytest.raises(CLIError, match=message):
         parse_request("GET", "/", None, None, [header])
+
+
+def test_bytes_that_are_not_utf8_are_percent_encoded_as_given() -> None:
+    # what the OS makes of $'/caf\xe9?q=\xe9 x' in argv on a UTF-8 system
+    spec = parse_request("GET", "/caf\udce9?q=\udce9 x", None, None, [])
+    assert spec.path == "/caf%E9?q=%E9%20x"
+    status, _headers, body = asyncio.run(
+        call_asgi(_app(), RequestSpec("GET", "/echo" + spec.path, []))
+    )
+    assert status == 200
+    assert body.startswith("GET /echo/caf\ufffd q=\ufffd x".encode())  # as a server decodes it
+
+
+def test_a_raw_body_is_sent_byte_for_byte() -> None:
+    spec = parse_request("POST", "/", None, "caf\udce9", [])
+    assert spec.content == b"caf\xe9"
+
+
+@pytest.mark.parametrize(
+    ("json_body", "header", "message"),
+    [
+        ('{"a": "\udce9"}', None, "--json is not valid UTF-8"),
+        (None, "X-A: \udce9", "the value of 'X-A' is not valid UTF-8"),
+    ],
+)
+def test_text_that_must_be_utf8_is_refused_in_one_line(
+    json_body: str | None, header: str | None, message: str
+) -> None:
+    with pytest.raises(CLIError, match=message):
+        parse_request("POST", "/", json_body, None, [header] if header else [])
