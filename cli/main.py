@@ -7,38 +7,33 @@ drawing is ``tracer.renderers``.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from tracer.cli.commands import INTERRUPTED, list_command, show_command, tail_command, tour_command
 from tracer.cli.errors import CLIError
+from tracer.cli.group import DefaultCommandGroup
+from tracer.cli.options import AsciiOption, FormatOption, NoColorOption, WidthOption
 
 app = typer.Typer(
+    cls=DefaultCommandGroup,
+    name="trace-request",
+    help=(
+        "Trace one request through a FastAPI app and draw every phase of it.\n\n"
+        "trace-request METHOD PATH runs the trace command (the default); "
+        "trace-request trace --help lists its options."
+    ),
+    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
 )
 
-#: options the trace command and the store commands share
-FormatOption = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        "-f",
-        metavar="FORMAT",
-        help="sequence (default), waterfall, tree, json or mermaid.",
-    ),
-]
-WidthOption = Annotated[
-    int | None, typer.Option("--width", min=40, max=1000, metavar="N", help="Columns to draw in.")
-]
-NoColorOption = Annotated[bool, typer.Option("--no-color", help="Plain text, no colour.")]
 
-
-@app.command()
+@app.command("trace")
 def trace(
     method: Annotated[
         str | None, typer.Argument(metavar="METHOD", help="HTTP method, e.g. GET or POST.")
@@ -75,9 +70,7 @@ def trace(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.")] = False,
     width: WidthOption = None,
-    ascii_only: Annotated[
-        bool, typer.Option("--ascii", help="ASCII glyphs only (for CJK or dumb terminals).")
-    ] = False,
+    ascii_only: AsciiOption = False,
     no_color: NoColorOption = False,
     repeat: Annotated[
         int,
@@ -224,131 +217,27 @@ def _load_trace(path: Path) -> object:
         raise CLIError(f"{path} is not a trace: {exc}") from exc
 
 
-#: ``trace-request NAME ...`` runs a subcommand; anything else is ``METHOD PATH``
-SUBCOMMANDS = ("tour", "list", "show", "tail")
-
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        metavar="PATH",
-        help="Trace store file (default: $TRACE_REQUEST_STORE, else "
-        "~/.cache/trace-request/traces.db).",
-    ),
-]
-
-
-def list_command(
-    store: StoreOption = None,
-    limit: Annotated[
-        int,
-        typer.Option("--limit", "-n", min=1, metavar="N", help="How many of the newest traces."),
-    ] = 20,
-    errors: Annotated[
-        bool, typer.Option("--errors", help="Failed requests only (5xx or no response).")
-    ] = False,
-    no_color: NoColorOption = False,
-) -> None:
-    """List the traces in the local store, the newest at the bottom."""
-    from tracer.cli import output as out
-    from tracer.cli.store_commands import list_traces
-
-    list_traces(store, limit, errors, out.make_console(color=not no_color))
-
-
-def show_command(
-    trace_id: Annotated[
-        str, typer.Argument(metavar="TRACE_ID", help="A trace id, or 6+ characters of it.")
-    ],
-    store: StoreOption = None,
-    fmt: FormatOption = None,
-    width: WidthOption = None,
-    no_color: NoColorOption = False,
-) -> None:
-    """Draw one trace from the local store."""
-    from tracer.cli.store_commands import show_trace
-
-    _drawer(fmt, width, no_color)(show_trace(store, trace_id))
-
-
-def tail_command(
-    store: StoreOption = None,
-    fmt: FormatOption = None,
-    width: WidthOption = None,
-    no_color: NoColorOption = False,
-) -> None:
-    """Draw each new trace as the app stores it, like tail -f (Ctrl-C stops)."""
-    from tracer.cli import output as out
-    from tracer.cli.store_commands import tail
-
-    notes = out.make_console(stderr=True, color=not no_color)
-    tail(store, _drawer(fmt, width, no_color), notice=lambda m: notes.print(m, style="dim"))
-
-
-def _drawer(fmt: str | None, width: int | None, no_color: bool) -> Callable[[Any], None]:
-    from tracer.cli import output as out
-
-    renderer, export = out.resolve_format(fmt, None)
-    color = not no_color
-    console = out.make_console(color=color, width=width)
-
-    def draw(trace: Any) -> None:
-        renderable, text = out.render(
-            trace, renderer, export=export, width=width, ascii=False, color=color
-        )
-        if renderable is not None:
-            console.print(renderable)
-            console.print(out.findings(trace, width=width, ascii=False))
-        else:
-            sys.stdout.write(text if text is not None and text.endswith("\n") else f"{text}\n")
-            sys.stdout.flush()
-
-    return draw
-
-
-def _subcommand_app(name: str) -> typer.Typer:
-    from tracer.cli.tour import tour
-
-    commands: dict[str, Callable[..., None]] = {
-        "tour": tour,
-        "list": list_command,
-        "show": show_command,
-        "tail": tail_command,
-    }
-    sub = typer.Typer(
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        context_settings={"help_option_names": ["-h", "--help"]},
-        rich_markup_mode=None,
-    )
-    sub.command(name)(commands[name])
-    return sub
+app.command("tour")(tour_command)
+app.command("list")(list_command)
+app.command("show")(show_command)
+app.command("tail")(tail_command)
 
 
 def run() -> None:
-    """Console-script entry point: one-line errors, no tracebacks."""
+    """Console-script entry point: Typer's usage errors (exit 2), one-line errors, no tracebacks.
+
+    Typer handles usage errors (printed with the usage line, exit 2) and Ctrl-C
+    (exit 130) itself; a :class:`CLIError` is the user's mistake found later,
+    printed as one line. Anything else is a bug in trace-request.
+    """
     try:
-        if len(sys.argv) > 1 and sys.argv[1] in SUBCOMMANDS:
-            name = sys.argv[1]
-            _subcommand_app(name)(
-                sys.argv[2:], prog_name=f"trace-request {name}", standalone_mode=False
-            )
-        else:
-            app(standalone_mode=False)
+        app(prog_name="trace-request")
     except CLIError as exc:
         print(f"trace-request: error: {exc}", file=sys.stderr)
         raise SystemExit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        print("trace-request: interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
+    except KeyboardInterrupt:  # before or after Typer's own handler (start-up, teardown)
+        raise SystemExit(INTERRUPTED) from None
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            raise SystemExit(130) from None
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
         print(
             f"trace-request: internal error: {type(exc).__name__}: {exc} "
             "(please report it with the command you ran)",

@@ -49,6 +49,8 @@ def check_writable(output: Path, force: bool) -> None:
     """Fail before any work if ``output`` cannot be written or would overwrite a file."""
     if output.exists() and not force:
         raise CLIError(f"{output} exists; pass --force to overwrite it")
+    if output.is_symlink() and not force:  # exists() follows the link: this one dangles
+        raise CLIError(f"{output} is a link to a missing file; pass --force to replace the link")
     if output.exists() and output.is_dir():
         raise CLIError(f"{output} is a directory")
     parent = output.parent if str(output.parent) else Path(".")
@@ -158,7 +160,7 @@ def reveal(console: Any, view: Any) -> None:
 
     Without an interactive terminal there is no one to press a key: print it all.
     """
-    import click
+    import typer
 
     from tracer.renderers.chrome import Lines
 
@@ -170,7 +172,7 @@ def reveal(console: Any, view: Any) -> None:
         last = index == len(pages) - 1
         if interactive and not last and index > 0:
             console.print("[dim]  … any key: next step · q: the rest[/dim]", end="\r")
-            key = click.getchar()
+            key = typer.getchar()
             console.print(" " * 40, end="\r")
             if key.lower() == "q":
                 interactive = False

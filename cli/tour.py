@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from tracer.cli.driving import RequestSpec, drive_many
 
@@ -83,14 +81,7 @@ STOPS: tuple[Stop, ...] = (
 )
 
 
-def tour(
-    width: Annotated[int | None, typer.Option("--width", min=40, max=1000, metavar="N")] = None,
-    ascii_only: Annotated[bool, typer.Option("--ascii", help="ASCII glyphs only.")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Plain text.")] = False,
-    step_by_step: Annotated[
-        bool, typer.Option("--step", help="Reveal each diagram one step at a time.")
-    ] = False,
-) -> None:
+def run_tour(*, width: int | None, ascii_only: bool, no_color: bool, step_by_step: bool) -> None:
     """Walk through the demo API: success, 422, 409, 401, 404, 500, streaming, slow requests."""
     from rich.rule import Rule
     from rich.text import Text
@@ -117,10 +108,10 @@ def tour(
             console.print(view)
         console.print(out.findings(exchange.trace, width=width, ascii=ascii_only))
         if interactive and number < len(STOPS):
-            import click
+            import typer
 
             console.print("[dim] any key: next stop · q: quit[/dim]", end="\r")
-            if click.getchar().lower() == "q":
+            if typer.getchar().lower() == "q":
                 console.print(" " * 40)
                 return
             console.print(" " * 40, end="\r")
