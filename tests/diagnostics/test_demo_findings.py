@@ -14,6 +14,12 @@ MS = 1_000_000
 #: (GIL switch interval, scheduling): real, but not what these requests are about. The
 #: starved-threadpool example waits 30 ms, so it still fires.
 QUIET = Thresholds(threadpool_wait_ns=25 * MS)
+#: Findings measured against the real clock: a loaded machine can add one to any request
+#: (a long GC pause, a late thread, a slow loop turn). These recordings use the real
+#: clock, so those codes are only checked where the demo provokes them on purpose (a lower
+#: bound load can only raise); their thresholds are tested on fixed timings in
+#: test_thresholds.py and test_gc_pause.py.
+TIMING = frozenset({"event_loop_blocked", "gc_pause", "waiting", "dominant_step"})
 
 #: every recorded request → the exact finding codes, in order
 EXPECTED: dict[str, list[str]] = {
@@ -41,6 +47,11 @@ EXPECTED: dict[str, list[str]] = {
 }
 
 
+def causes(trace: Trace) -> list[str]:
+    """The finding codes that do not depend on how fast this machine was."""
+    return [f.code for f in diagnose(trace, QUIET) if f.code not in TIMING]
+
+
 def only(trace: Trace, code: str) -> Finding:
     findings = [f for f in diagnose(trace, QUIET) if f.code == code]
     assert len(findings) == 1, findings
@@ -51,7 +62,9 @@ def only(trace: Trace, code: str) -> Finding:
 def test_each_request_gets_exactly_its_findings(
     demo_traces: dict[str, Trace], label: str, codes: list[str]
 ) -> None:
-    assert [f.code for f in diagnose(demo_traces[label], QUIET)] == codes
+    assert causes(demo_traces[label]) == [c for c in codes if c not in TIMING]
+    found = {f.code for f in diagnose(demo_traces[label], QUIET)}
+    assert {c for c in codes if c in TIMING} <= found
 
 
 def test_healthy_sign_up_has_no_findings(demo_traces: dict[str, Trace]) -> None:
@@ -59,7 +72,7 @@ def test_healthy_sign_up_has_no_findings(demo_traces: dict[str, Trace]) -> None:
     assert trace.status_code == 201
     # create_user hashes the password (PBKDF2) in the threadpool, off the event loop:
     # nothing about this request is a problem, so nothing is reported.
-    assert diagnose(trace, QUIET) == []
+    assert causes(trace) == []
 
 
 def test_query_validation_names_source_field_and_rule(demo_traces: dict[str, Trace]) -> None:

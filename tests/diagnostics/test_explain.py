@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.diagnostics.build import TraceBuilder
 from tracer.analysis.explain import ROLES, StepExplanation, explain, time_by_step
 from tracer.model import STEP_NAMES, Trace
@@ -101,19 +103,27 @@ def test_streaming_sync_and_failed_task_texts(demo_traces: dict[str, Trace]) -> 
     assert task[10].text.startswith("send_receipt raised ConnectionError after the 202 was sent")
 
 
-def test_request_steps_add_up_to_the_response_time(demo_traces: dict[str, Trace]) -> None:
+def test_steps_add_up_to_the_root_span_and_only_tasks_are_background(
+    demo_traces: dict[str, Trace],
+) -> None:
     trace = demo_traces["n_plus_one"]
     by_step = time_by_step(trace)
     assert list(by_step) == list(range(1, 11))
-    assert trace.response_end_ns is not None
-    response_ns = trace.response_end_ns - trace.root.start_ns
-    in_request = sum(by_step[n] for n in range(1, 10))
-    # own times tile the request; only concurrent siblings (body receive) overlap
-    assert response_ns <= in_request <= response_ns * 1.05
-    assert by_step[10] > 0  # get_db's teardown commits after the response
+    # own times tile the root span; only concurrent siblings (body receive) overlap
+    root = trace.root.duration_ns
+    assert root <= sum(by_step.values()) <= root * 1.05
+    # get_db's teardown commits after the response, but it is dependency work, not a task
+    assert by_step[10] == 0
+    assert not steps(trace)[10].happened
 
 
-def test_time_by_step_subtracts_merged_children_and_splits_at_the_response() -> None:
+@pytest.mark.parametrize("label", ["search_422", "n_plus_one", "no_token", "boom", "stream"])
+def test_a_step_with_own_time_happened(demo_traces: dict[str, Trace], label: str) -> None:
+    for step in explain(demo_traces[label]):
+        assert step.happened or step.own_ns == 0, step
+
+
+def test_time_by_step_subtracts_merged_children_and_counts_each_span_under_its_step() -> None:
     b = TraceBuilder(status=200, end_ms=100)
     handler = b.add("h", "handler", 6, 10, 60)
     b.add("SELECT a", "db", 6, 20, 30, handler)
@@ -121,8 +131,8 @@ def test_time_by_step_subtracts_merged_children_and_splits_at_the_response() -> 
     b.add("task", "background", 10, 85, 95)
     by_step = time_by_step(b.trace(response_end_ms=80))
     assert by_step[6] == (50 - 20 + 10 + 15) * MS
-    assert by_step[1] == (10 + 20) * MS  # root before the response: 0-10 and 60-80
-    assert by_step[10] == (10 + 5 + 5) * MS  # the task, and the root's tail after 80
+    assert by_step[1] == (10 + 40 - 10) * MS  # the root: 0-10, 60-85 and 95-100
+    assert by_step[10] == 10 * MS  # the task only: the root's tail is still the root's
     assert sum(by_step.values()) == (100 + 5) * MS  # the overlapping 5 ms counted twice
 
 

@@ -1,15 +1,9 @@
-"""The pure functions renderers build on: ordering, own time, step totals, lanes."""
+"""The one index every renderer reads (ordering, own time, step totals, layers), and lanes."""
 
 from __future__ import annotations
 
-from tracer.analysis.processors import (
-    lanes,
-    merge_intervals,
-    own_intervals,
-    self_time_ns,
-    sorted_spans,
-    step_totals,
-)
+from tracer.analysis.index import analyse, build_index, merge_intervals, own_intervals
+from tracer.analysis.processors import lanes
 from tracer.model import Span, Trace
 
 from .sample_traces import SAMPLES, success_post_users, validation_422
@@ -29,11 +23,17 @@ def test_self_time_subtracts_the_union_of_overlapping_children_clipped_to_the_pa
             _span("c", "p", 90, 120),  # runs past its parent
         ],
     )
-    own = self_time_ns(trace)
+    index = analyse(trace)
+    own = index.own_ns
     assert own["p"] == 100 - 60 - 10
     assert own["a"] == 40
     assert own["c"] == 30
-    assert step_totals(trace) == {1: 30, 6: 40 + 30 + 30}
+    assert dict(index.step_ns) == {**dict.fromkeys(range(1, 11), 0), 1: 30, 6: 40 + 30 + 30}
+
+
+def test_own_time_is_never_negative_even_for_children_wider_than_their_parent() -> None:
+    trace = Trace("t", [_span("p", None, 10, 20, step=1), _span("a", "p", 0, 30)])
+    assert analyse(trace).own_ns == {"p": 0, "a": 30}
 
 
 def test_own_intervals_are_the_gaps() -> None:
@@ -45,17 +45,53 @@ def test_own_intervals_are_the_gaps() -> None:
 
 def test_step_totals_are_own_time_grouped_by_step() -> None:
     trace = validation_422()
-    totals = step_totals(trace)
-    own = self_time_ns(trace)
-    assert list(totals) == sorted(totals)
+    index = analyse(trace)
+    totals, own = index.step_ns, index.own_ns
+    assert list(totals) == list(range(1, 11))
     assert sum(totals.values()) == sum(own.values())
     for step, total in totals.items():
-        assert total == sum(own[s.span_id] for s in trace.spans if s.step == step)
+        assert total == sum(index.own_by_step[s.span_id].get(step, 0) for s in trace.spans)
+    # a layer's way in is step 2 (its span's step), what it does after its inner app was
+    # entered is step 8; every other span counts under its own step
+    for span in trace.spans:
+        parts = index.own_by_step[span.span_id]
+        assert set(parts) <= ({2, 8} if span in index.layers else {span.step})
 
 
-def test_sorted_spans_is_depth_first_in_start_order() -> None:
+def test_a_layer_splits_its_own_time_into_way_in_and_way_out() -> None:
+    layer = Span("l", "r", "CORSMiddleware", "middleware", 2, 10, 90)
+    trace = Trace(
+        "t",
+        [
+            Span("r", None, "GET /x", "asgi", 1, 0, 100),
+            layer,
+            Span("h", "l", "router", "routing", 3, 25, 70),
+            Span("o", "l", "CORSMiddleware response", "middleware", 8, 60, 65),
+        ],
+    )
+    index = analyse(trace)
+    assert dict(index.own_by_step["l"]) == {2: 15, 8: 20}
+    assert index.layer_in_ns(layer) == 15
+    assert index.step_ns[2] == 15
+    assert index.step_ns[8] == 20 + 5
+    assert [s.name for s in index.layers] == ["CORSMiddleware"]
+    assert [s.name for s in index.user_layers()] == ["CORSMiddleware"]
+
+
+def test_the_index_is_built_once_per_trace_and_rebuilt_after_an_edit() -> None:
     trace = success_post_users()
-    order = sorted_spans(trace)
+    first = analyse(trace)
+    assert analyse(trace) is first
+    assert analyse(success_post_users()) is not first  # an equal but different trace
+    trace.spans[-1].end_ns += 1
+    again = analyse(trace)
+    assert again is not first
+    assert again.own_ns == build_index(trace).own_ns
+
+
+def test_tree_order_is_depth_first_in_start_order() -> None:
+    trace = success_post_users()
+    order = analyse(trace).ordered
     assert order[0] is trace.root
     assert len(order) == len(trace.spans)
     position = {s.span_id: i for i, s in enumerate(order)}

@@ -3,7 +3,8 @@
 ``explain(trace)`` pairs every step's general role (``ROLES``: the router maps
 a path to a handler, Depends provides per-request resources, ...) with what
 that layer actually did *this time*, or why it did not run. ``time_by_step``
-says how much of the request's own time each step took.
+says how much own time each step took; both read the trace's one
+:class:`~tracer.analysis.index.TraceIndex`, so their figures match every renderer's.
 """
 
 from __future__ import annotations
@@ -11,19 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tracer.analysis.diagnostics import (
-    FRAMEWORK_LAYERS,
-    attr_int,
-    attr_str,
-    attr_strs,
-    clipped,
-    endpoint_name,
-    fmt_ns,
-    own_intervals,
-    plural,
-    response_end,
-)
+from tracer.analysis.index import STEPS, analyse
 from tracer.analysis.processors import exception_of
+from tracer.analysis.readers import attr_int, attr_str, attr_strs, endpoint_name, fmt_ns, plural
+from tracer.analysis.step_context import StepContext, listed, total_bytes
 from tracer.model import STEP_NAMES, Span, Trace
 
 #: What each layer is responsible for, whatever the request.
@@ -55,22 +47,15 @@ class StepExplanation:
 
 
 def time_by_step(trace: Trace) -> dict[int, int]:
-    """Own time per step 1–10 (children subtracted, overlapping children merged).
+    """Own time per step 1–10: the index's figure, the one every renderer shows.
 
-    Steps 1–9 count only time before the response was complete; everything
-    after it (background tasks, a late yield-dependency teardown) is reported
-    under step 10 and is not part of the request's duration.
+    Each span's own time (children's union subtracted) counts under its step,
+    except a middleware layer's work after its inner app was entered, which is
+    step 8. Only background tasks (and what runs inside them) count as step 10.
     """
-    out = dict.fromkeys(range(1, 11), 0)
     if not trace.spans:
-        return out
-    end = response_end(trace)
-    by_id = trace.by_id()
-    for span_id, gaps in own_intervals(trace).items():
-        span = by_id[span_id]
-        out[span.step] = out.get(span.step, 0) + clipped(gaps, span.start_ns, end)
-        out[10] += clipped(gaps, end, max(end, span.end_ns))
-    return out
+        return dict.fromkeys(STEPS, 0)
+    return dict(analyse(trace).step_ns)
 
 
 def explain(trace: Trace) -> list[StepExplanation]:
@@ -81,7 +66,7 @@ def explain(trace: Trace) -> list[StepExplanation]:
             StepExplanation(step, STEP_NAMES[step], False, "nothing was recorded", [], 0, role)
             for step, role in ROLES.items()
         ]
-    ctx = _Context.of(trace)
+    ctx = StepContext.of(trace)
     out = []
     for step, describe in _STEPS.items():
         happened, text = describe(ctx)
@@ -93,99 +78,12 @@ def explain(trace: Trace) -> list[StepExplanation]:
 
 
 # ---------------------------------------------------------------------------
-# what every step needs to know about the request
-
-
-@dataclass
-class _Context:
-    trace: Trace
-    spans: list[Span]
-    method: str
-    path: str
-    status: str
-    origin: str
-    handler: Span | None
-    start: int
-    blocker: str = ""
-
-    @classmethod
-    def of(cls, trace: Trace) -> _Context:
-        root = trace.root
-        spans = sorted(trace.spans, key=lambda s: (s.start_ns, -s.end_ns))
-        code = trace.status_code
-        ctx = cls(
-            trace=trace,
-            spans=spans,
-            method=str(trace.request.get("method") or attr_str(root, "http.request.method") or "?"),
-            path=str(trace.request.get("path") or attr_str(root, "url.path") or root.name),
-            status=str(code) if code is not None else "no response",
-            origin=attr_str(root, "trace_request.response_origin") or "",
-            handler=next((s for s in spans if s.phase == "handler"), None),
-            start=root.start_ns,
-        )
-        ctx.blocker = _blocker(ctx)
-        return ctx
-
-    def named(self, *names: str) -> list[Span]:
-        return [s for s in self.spans if s.name in names]
-
-    def at(self, ns: int) -> str:
-        return f"+{fmt_ns(max(0, ns - self.start))}"
-
-    def db_names(self, span: Span) -> list[str]:
-        """Statements run inside ``span`` (any depth), in order."""
-        inside = {span.span_id}
-        out = []
-        for s in self.spans:
-            if s.parent_id in inside:
-                inside.add(s.span_id)
-                if s.phase == "db" and s.name != "pool checkout":
-                    out.append(s.name)
-        return out
-
-
-def _validation_errors(ctx: _Context) -> int:
-    return sum(len(attr_strs(s, "validation.errors")) for s in ctx.spans)
-
-
-def _blocker(ctx: _Context) -> str:
-    """Why the request stopped before the handler, in words (empty if it did not)."""
-    if ctx.handler is not None:
-        return ""
-    for span in ctx.spans:
-        routing = attr_int(span, "routing.status")
-        if span.phase == "routing" and routing == 404:
-            return f"no route matches {ctx.method} {ctx.path} ({routing})"
-        if span.phase == "routing" and routing == 405:
-            return f"{ctx.method} is not allowed on {ctx.path} ({routing})"
-    for span in ctx.spans:
-        raised = exception_of(span)
-        if raised and span.name == "parse JSON":
-            return f"the body is not valid JSON, FastAPI answered {ctx.status}"
-        if raised and span.phase == "dependency" and not span.attributes.get("dependency.teardown"):
-            return f"dependency {span.name} raised {raised[0]} ({ctx.status})"
-    errors = _validation_errors(ctx)
-    if errors:
-        return f"validation failed with {plural(errors, 'error')}, FastAPI answered {ctx.status}"
-    return f"the request ended before it ({ctx.status})"
-
-
-def _list(names: list[str], limit: int = 6) -> str:
-    shown = names if len(names) <= limit else [*names[: limit - 1], "…"]
-    return ", ".join(shown)
-
-
-def _bytes(spans: list[Span], key: str = "body.bytes") -> int:
-    return sum(attr_int(s, key) or 0 for s in spans)
-
-
-# ---------------------------------------------------------------------------
 # one function per step: (happened, text)
 
 
-def _asgi(ctx: _Context) -> tuple[bool, str]:
+def _asgi(ctx: StepContext) -> tuple[bool, str]:
     receives = ctx.named("receive http.request")
-    size = _bytes(receives)
+    size = total_bytes(receives)
     if not size:
         return True, f"{ctx.method} {ctx.path} arrived as an ASGI scope, with no body"
     return True, (
@@ -194,25 +92,20 @@ def _asgi(ctx: _Context) -> tuple[bool, str]:
     )
 
 
-def _layers(ctx: _Context) -> list[Span]:
-    layers = [s for s in ctx.spans if s.phase == "middleware" and s.step == 2]
-    return sorted(layers, key=lambda s: attr_int(s, "middleware.depth") or 0)
-
-
-def _middleware_in(ctx: _Context) -> tuple[bool, str]:
-    layers = _layers(ctx)
+def _middleware_in(ctx: StepContext) -> tuple[bool, str]:
+    layers = ctx.ix.layers
     if not layers:
         return False, "no middleware: the request went straight to the router"
-    yours = [s.name for s in layers if s.name not in FRAMEWORK_LAYERS]
-    slowest = max(layers, key=lambda s: attr_int(s, "middleware.request_ns") or 0)
-    spent = attr_int(slowest, "middleware.request_ns") or 0
+    yours = [s.name for s in ctx.ix.user_layers()]
+    slowest = max(layers, key=ctx.ix.layer_in_ns)
+    spent = ctx.ix.layer_in_ns(slowest)
     return True, (
         f"{plural(len(layers), 'layer')} on the way in, {layers[0].name} outermost; "
-        f"yours: {_list(yours) or 'none'}; {slowest.name} took longest ({fmt_ns(spent)})"
+        f"yours: {listed(yours) or 'none'}; {slowest.name} took longest ({fmt_ns(spent)})"
     )
 
 
-def _routing(ctx: _Context) -> tuple[bool, str]:
+def _routing(ctx: StepContext) -> tuple[bool, str]:
     routing = [s for s in ctx.spans if s.phase == "routing"]
     if not routing:
         return False, f"the router never ran: {ctx.origin or 'an outer layer'} answered first"
@@ -242,12 +135,12 @@ def _dep_label(span: Span) -> str:
     return span.name
 
 
-def _teardown_text(ctx: _Context, dep: Span, teardown: Span | None) -> str:
+def _teardown_text(ctx: StepContext, dep: Span, teardown: Span | None) -> str:
     if teardown is None:
         return f"{dep.name} is suspended at `yield`; its teardown was not recorded"
     after = teardown.attributes.get("after_response")
     if not isinstance(after, bool):
-        after = teardown.start_ns >= response_end(ctx.trace)
+        after = teardown.start_ns >= ctx.ix.response_end
     when = "after the response" if after else "before the response was sent"
     cause = attr_str(teardown, "dependency.exception")
     because = f", after {cause}" if cause else ""
@@ -257,7 +150,7 @@ def _teardown_text(ctx: _Context, dep: Span, teardown: Span | None) -> str:
     )
 
 
-def _dependencies(ctx: _Context) -> tuple[bool, str]:
+def _dependencies(ctx: StepContext) -> tuple[bool, str]:
     spans = [s for s in ctx.spans if s.step == 4 and s.phase == "dependency"]
     if not spans:
         return False, f"no dependencies resolved: {ctx.blocker or 'none declared'}"
@@ -268,7 +161,7 @@ def _dependencies(ctx: _Context) -> tuple[bool, str]:
     ]
     if not deps:
         return True, "no Depends() on this route: FastAPI's solver only gathered the parameters"
-    parts = [f"Depends resolved {_list([_dep_label(d) for d in deps])}"]
+    parts = [f"Depends resolved {listed([_dep_label(d) for d in deps])}"]
     teardowns = [s for s in spans if s.attributes.get("dependency.teardown")]
     for dep in deps:
         raised = exception_of(dep)
@@ -303,15 +196,15 @@ def _validation_part(span: Span, body_bytes: int) -> str:
         return f"{model} validated the JSON body ({body_bytes} B)"
     fields = attr_strs(span, "validation.fields")
     noun = "parameter" if len(fields) == 1 else "parameters"
-    return f"{source} {noun} {_list(fields)} validated"
+    return f"{source} {noun} {listed(fields)} validated"
 
 
-def _validation(ctx: _Context) -> tuple[bool, str]:
+def _validation(ctx: StepContext) -> tuple[bool, str]:
     spans = [s for s in ctx.spans if s.phase == "validation"]
     if not spans:
         reason = ctx.blocker or "the route declares no parameters or body"
         return False, f"nothing validated: {reason}"
-    body_bytes = _bytes(ctx.named("read body"))
+    body_bytes = total_bytes(ctx.named("read body"))
     parts = []
     for span in spans:
         raised = exception_of(span)
@@ -324,7 +217,7 @@ def _validation(ctx: _Context) -> tuple[bool, str]:
     return True, "; ".join(parts)
 
 
-def _handler(ctx: _Context) -> tuple[bool, str]:
+def _handler(ctx: StepContext) -> tuple[bool, str]:
     handler = ctx.handler
     if handler is None:
         return False, f"no handler: {ctx.blocker}"
@@ -335,7 +228,7 @@ def _handler(ctx: _Context) -> tuple[bool, str]:
         where = "on the event loop"
     statements = ctx.db_names(handler)
     db = (
-        f"{plural(len(statements), 'SQL statement')} ({_list(statements)})"
+        f"{plural(len(statements), 'SQL statement')} ({listed(statements)})"
         if statements
         else ("no database work")
     )
@@ -349,10 +242,10 @@ def _handler(ctx: _Context) -> tuple[bool, str]:
     return True, text
 
 
-def _serialization(ctx: _Context) -> tuple[bool, str]:
+def _serialization(ctx: StepContext) -> tuple[bool, str]:
     spans = [s for s in ctx.spans if s.step == 7 and s.phase == "serialization"]
     returned = (attr_str(ctx.handler, "handler.returned") if ctx.handler else None) or "value"
-    size = _bytes(ctx.named("send http.response.body"))
+    size = total_bytes(ctx.named("send http.response.body"))
     for span in spans:
         model = attr_str(span, "response_model")
         if model:
@@ -375,13 +268,13 @@ def _serialization(ctx: _Context) -> tuple[bool, str]:
     return False, f"nothing serialised: {ctx.blocker or 'no body was built'}"
 
 
-def _middleware_out(ctx: _Context) -> tuple[bool, str]:
+def _middleware_out(ctx: StepContext) -> tuple[bool, str]:
     spans = [s for s in ctx.spans if s.step == 8 and s.phase == "middleware"]
     if ctx.origin == "ServerErrorMiddleware":
-        yours = [s.name for s in _layers(ctx) if s.name not in FRAMEWORK_LAYERS]
+        yours = [s.name for s in ctx.ix.user_layers()]
         return bool(spans), (
             f"ServerErrorMiddleware built the {ctx.status} outside your layers: "
-            f"{_list(yours) or 'none'} never saw it, so their headers are missing"
+            f"{listed(yours) or 'none'} never saw it, so their headers are missing"
         )
     if not spans:
         return False, "no middleware on the way out"
@@ -393,7 +286,7 @@ def _middleware_out(ctx: _Context) -> tuple[bool, str]:
     )
 
 
-def _send(ctx: _Context) -> tuple[bool, str]:
+def _send(ctx: StepContext) -> tuple[bool, str]:
     bodies = ctx.named("send http.response.body")
     if not ctx.named("send http.response.start"):
         return False, "no response was sent"
@@ -401,20 +294,20 @@ def _send(ctx: _Context) -> tuple[bool, str]:
     done = f", complete at {ctx.at(end)}" if end is not None else ""
     return True, (
         f"the {ctx.status} left as http.response.start + "
-        f"{plural(len(bodies), 'body message')} ({_bytes(bodies)} B){done}"
+        f"{plural(len(bodies), 'body message')} ({total_bytes(bodies)} B){done}"
     )
 
 
-def _background(ctx: _Context) -> tuple[bool, str]:
+def _background(ctx: StepContext) -> tuple[bool, str]:
     tasks = [s for s in ctx.spans if s.phase == "background"]
-    end = response_end(ctx.trace)
+    end = ctx.ix.response_end
     if not tasks:
         late = [
             s.name
             for s in ctx.spans
             if s.start_ns >= end and s.attributes.get("dependency.teardown")
         ]
-        after = f"; after the response only {_list(late)} ran" if late else ""
+        after = f"; after the response only {listed(late)} ran" if late else ""
         if ctx.handler is None:
             return False, f"no background tasks: the handler never ran{after}"
         return False, f"no background tasks were queued{after}"
@@ -435,7 +328,7 @@ def _background(ctx: _Context) -> tuple[bool, str]:
     return True, "; ".join(parts)
 
 
-_STEPS: dict[int, Callable[[_Context], tuple[bool, str]]] = {
+_STEPS: dict[int, Callable[[StepContext], tuple[bool, str]]] = {
     1: _asgi,
     2: _middleware_in,
     3: _routing,

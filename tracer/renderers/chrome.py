@@ -6,7 +6,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-from tracer.analysis.processors import step_totals
+from tracer.analysis.index import analyse
 from tracer.model import STEP_NAMES, Trace
 from tracer.renderers import theme
 from tracer.renderers.canvas import Canvas, cells, clean, wrap
@@ -118,10 +118,16 @@ def legend_lines(items: list[str], width: int, style: str = theme.DIM) -> list[T
 
 
 def step_time_lines(trace: Trace, width: int, micro: str, ascii: bool) -> list[Text]:
-    """ "Where the time went": own time per step (children not counted), the top one hot."""
-    totals = step_totals(trace)
-    if not totals:
+    """ "Where the time went": own time per step (children not counted), the top one hot.
+
+    The figures are the index's (the JSON's ``time_by_step_ns``); a step is
+    listed when one of its spans was recorded or it has own time.
+    """
+    if not trace.spans:
         return []
+    index = analyse(trace)
+    seen = {s.step for s in trace.spans}
+    totals = {step: ns for step, ns in index.step_ns.items() if ns or step in seen}
     top = max(totals.values())
     lead = "own time by step  "
     out: list[Text] = []

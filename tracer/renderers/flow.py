@@ -12,19 +12,8 @@ from itertools import pairwise
 from statistics import median
 from typing import Any, Literal
 
-from tracer.analysis.processors import (
-    LaneMap,
-    children_map,
-    depths,
-    error_type,
-    exception_of,
-    failed_here,
-    is_layer_response,
-    lanes,
-    middleware_layers,
-    response_origin,
-    short_layer_name,
-)
+from tracer.analysis.index import analyse, is_layer_response, short_layer_name
+from tracer.analysis.processors import LaneMap, error_type, exception_of, failed_here, lanes
 from tracer.model import Span, Trace
 from tracer.renderers import labels
 from tracer.renderers.labels import format_duration
@@ -34,16 +23,6 @@ RowKind = Literal["call", "return", "work", "event", "message", "hop", "gap"]
 #: a gap this many times the median row gap (and over GAP_MIN_NS) gets a "⋮ later" row
 GAP_FACTOR = 5
 GAP_MIN_NS = 1_000_000
-#: Starlette/FastAPI layers that add no response headers of their own
-FRAMEWORK_LAYERS = frozenset(
-    {
-        "ServerErrorMiddleware",
-        "ExceptionMiddleware",
-        "AsyncExitStackMiddleware",
-        "ExceptionTelemetryMiddleware",
-        "AppBodyLimitMiddleware",
-    }
-)
 
 
 @dataclass(slots=True)
@@ -91,19 +70,20 @@ class _Builder:
     def __init__(self, trace: Trace, lane_map: LaneMap) -> None:
         self.trace = trace
         self.lm = lane_map
-        self.kids = children_map(trace)
-        self.by_id = trace.by_id()
+        self.index = analyse(trace)
+        self.kids = self.index.children
+        self.by_id = self.index.by_id
         self.out: list[Row] = []
-        self.depth = depths(trace)
+        self.depth = self.index.depth
         self.callers: dict[str, Span | None] = {}
         self.body_sends = sorted(
             (s for s in trace.spans if s.phase == "send" and "body" in s.name),
             key=lambda s: s.start_ns,
         )
-        origin = response_origin(trace)
+        origin = self.index.response_origin
         self.origin_ids = {
             s.span_id
-            for s in middleware_layers(trace)
+            for s in self.index.layers
             if origin in (s.name, s.attributes.get("middleware.class"))
         }
 
@@ -112,7 +92,7 @@ class _Builder:
 
     def rows(self) -> list[Row]:
         order = 0
-        stack: list[tuple[Span, bool]] = [(s, False) for s in reversed(self.kids.get(None, []))]
+        stack: list[tuple[Span, bool]] = [(s, False) for s in reversed(self.kids.get(None, ()))]
         while stack:
             span, done = stack.pop()
             order += 1
@@ -121,7 +101,7 @@ class _Builder:
                 continue
             self._start(span, order)
             stack.append((span, True))
-            stack.extend((c, False) for c in reversed(self.kids.get(span.span_id, [])))
+            stack.extend((c, False) for c in reversed(self.kids.get(span.span_id, ())))
         self.out.sort(key=lambda r: (r.time_ns, r.order))
         return self.out
 
@@ -203,7 +183,7 @@ class _Builder:
         members = self.lm.lanes[lane].members
         if span.phase == "middleware" and len(members) > 1:
             layers = [self.by_id[i] for i, n in self.lm.lane_of.items() if n == lane]
-            in_ns = sum(int(s.attributes.get("middleware.request_ns", 0)) for s in layers)
+            in_ns = sum(self.index.layer_in_ns(s) for s in layers)
             text = f"{len(members)} middleware layers · in {format_duration(in_ns)}"
         base = Row(
             time_ns=span.start_ns,
@@ -235,7 +215,7 @@ class _Builder:
             return
         if parent is not None and is_layer_response(span, parent):
             return
-        text = labels.return_label(span, self.trace, self.kids.get(span.span_id, []))
+        text = labels.return_label(span, self.trace, list(self.kids.get(span.span_id, ())))
         row = Row(span.end_ns, "return", lane, plane, text=text, end_ns=span.end_ns)
         row.error = error_type(span) is not None
         if span.phase not in ("asgi", "middleware", "routing"):
@@ -268,7 +248,7 @@ class _Builder:
             row.error = code is None or code >= 500
             self._add(row, order)
             return
-        inner = [c for c in self.kids.get(layer.span_id, []) if not is_layer_response(c, layer)]
+        inner = [c for c in self.kids.get(layer.span_id, ()) if not is_layer_response(c, layer)]
         if not inner:
             return
         row.src = self.lane(inner[0])
@@ -396,18 +376,14 @@ def _insert_gaps(rows: list[Row]) -> list[Row]:
 
 def _warnings(trace: Trace) -> list[str]:
     """A response built outside some middleware skipped what those layers add."""
-    origin = response_origin(trace)
-    layers = middleware_layers(trace)
+    index = analyse(trace)
+    origin, layers = index.response_origin, index.layers
     names = [s.name for s in layers]
     classes = [str(s.attributes.get("middleware.class", s.name)) for s in layers]
     if origin is None or (origin not in names and origin not in classes):
         return []
     at = names.index(origin) if origin in names else classes.index(origin)
-    inner = [
-        short_layer_name(name)
-        for name, cls in zip(names[at + 1 :], classes[at + 1 :], strict=True)
-        if cls not in FRAMEWORK_LAYERS
-    ]
+    inner = [short_layer_name(s.name) for s in index.user_layers(layers[at + 1 :])]
     if not inner:
         return []
     code = labels.status_text(trace.status_code).split(" ")[0]

@@ -11,15 +11,25 @@ from typing import Any
 
 from tracer.analysis.diagnostics import diagnose
 from tracer.analysis.explain import explain, time_by_step
+from tracer.analysis.index import analyse
 from tracer.model import Trace
 from tracer.renderers.base import Renderer
 
 
 def analysis(trace: Trace) -> dict[str, Any]:
-    """Findings, own time by step and the per-step account, as JSON-ready data."""
+    """Findings, own time by step (and by span) and the per-step account, as JSON-ready data.
+
+    ``own_ns_by_span`` splits each span's own time by the step it counts under
+    (a middleware layer's way in is step 2, its way out step 8): the figures
+    the terminal views label their rows with.
+    """
+    own = analyse(trace).own_by_step if trace.spans else {}
     return {
         "findings": [finding.to_dict() for finding in diagnose(trace)],
         "time_by_step_ns": {str(step): ns for step, ns in time_by_step(trace).items()},
+        "own_ns_by_span": {
+            span_id: {str(step): ns for step, ns in parts.items()} for span_id, parts in own.items()
+        },
         "steps": [
             {"step": e.step, "name": e.name, "happened": e.happened, "text": e.text}
             for e in explain(trace)

@@ -11,7 +11,8 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-from tracer.analysis.processors import error_type, exception_of, response_ns
+from tracer.analysis.index import analyse
+from tracer.analysis.processors import error_type, exception_of
 from tracer.model import Span, Trace
 from tracer.renderers.glyphs import NBSP
 
@@ -91,7 +92,7 @@ def _root_attr(trace: Trace, key: str) -> Any:
 
 def header_summary(trace: Trace) -> tuple[str, str]:
     """(left, right) of a renderer's title line."""
-    resp = response_ns(trace)
+    resp = analyse(trace).response_ns if trace.spans else None
     total = trace.end_ns - trace.start_ns
     right = f"span end {format_duration(total)}"
     if resp is not None:
@@ -143,8 +144,8 @@ def call_label(span: Span, trace: Trace) -> str:
         excerpt = trace.request.get("body_excerpt")
         return request_line(trace) + (f" {excerpt}" if excerpt else "")
     if phase == "middleware":
-        in_ns = attrs.get("middleware.request_ns")
-        return name + (f" · in {format_duration(in_ns)}" if isinstance(in_ns, int) else "")
+        # the index's way-in own time: the same figure as step 2's total and the JSON
+        return f"{name} · in {format_duration(analyse(trace).layer_in_ns(span))}"
     if phase == "routing":
         return _routing_label(span, trace)
     if phase == "dependency":
@@ -199,7 +200,7 @@ def _routing_label(span: Span, trace: Trace) -> str:
     attrs = span.attributes
     router = span
     if span.name == "match" and span.parent_id is not None:
-        router = trace.by_id().get(span.parent_id, span)
+        router = analyse(trace).by_id.get(span.parent_id, span)
     route = router.attributes.get("http.route")
     endpoint = router.attributes.get("routing.endpoint")
     status = router.attributes.get("routing.status")

@@ -6,7 +6,8 @@ error when the span failed. No colour, no box drawing in ASCII mode.
 
 from __future__ import annotations
 
-from tracer.analysis.processors import children_map, error_type, exception_of
+from tracer.analysis.index import analyse
+from tracer.analysis.processors import error_type, exception_of
 from tracer.model import PHASES, Span, Trace
 from tracer.renderers.base import Renderer
 from tracer.renderers.canvas import cells, clean
@@ -32,17 +33,17 @@ class TreeRenderer(Renderer):
             clean(t, self.ascii) for t in (left, status_text(trace.status_code), right)
         )
         lines: list[tuple[str, Span]] = []
-        kids = children_map(trace)
+        index = analyse(trace)
 
         def walk(span: Span, prefix: str, last: bool, top: bool) -> None:
             branch = "" if top else (g.last if last else g.branch)
             lines.append((prefix + branch + clean(span.name, self.ascii), span))
-            below = kids.get(span.span_id, [])
+            below = index.kids(span)
             inner = prefix if top else prefix + ("   " if last else g.pipe)
             for i, child in enumerate(below):
                 walk(child, inner, i == len(below) - 1, False)
 
-        for root in kids.get(None, []):
+        for root in index.kids(None):
             walk(root, "", True, True)
         width = min(NAME_COLUMN, max((cells(text) for text, _ in lines), default=0))
         out = [head]

@@ -14,14 +14,8 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from tracer.analysis.processors import (
-    children_map,
-    depths,
-    failed_here,
-    own_intervals,
-    response_ns,
-    sorted_spans,
-)
+from tracer.analysis.index import analyse
+from tracer.analysis.processors import failed_here
 from tracer.model import Span, Trace
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
@@ -66,7 +60,7 @@ class _Axis:
 
 def _axis(trace: Trace, width: int) -> _Axis:
     total = max(1, trace.end_ns - trace.start_ns)
-    resp = response_ns(trace)
+    resp = analyse(trace).response_ns
     if resp and total > COMPRESS_RATIO * resp and width >= 24:
         linear_end = min(total, int(resp * 1.05) + 1)
         return _Axis(width, total, linear_end, round(width * LINEAR_SHARE))
@@ -97,12 +91,12 @@ class _Waterfall:
         self.ascii = ascii
         self.g: Glyphs = glyphs_for(ascii)
         self.t0 = trace.start_ns
-        self.depth = depths(trace)
+        self.index = analyse(trace)
+        self.depth = self.index.depth
         # chronological, so the waterfall reads as a staircase; names keep the tree indent
         self.spans = sorted(
-            sorted_spans(trace), key=lambda s: (s.start_ns, self.depth.get(s.span_id, 0))
+            self.index.ordered, key=lambda s: (s.start_ns, self.depth.get(s.span_id, 0))
         )
-        self.kids = children_map(trace)
         names = [self._name(s) for s in self.spans]
         self.name_width = min(max((cells(n) for n in names), default=8), max(16, width * 3 // 10))
         last = format_offset(trace.end_ns - trace.start_ns)
@@ -110,7 +104,7 @@ class _Waterfall:
         self.bar_x = 1 + 2 + 1 + self.name_width + 1 + self.offset_width + 1
         bar_width = max(8, width - self.bar_x - 1 - DUR_WIDTH)
         self.axis = _axis(trace, bar_width)
-        resp = response_ns(trace)
+        resp = self.index.response_ns
         self.response_col = None if resp is None else self._col(resp)
         self.hot_ns = max(1, (resp or self.axis.total) // 10)
         self.teardowns = {
@@ -204,8 +198,7 @@ class _Waterfall:
         base = self.t0
         cells_: list[str] = [""] * axis.width
         own = [
-            (axis.x(a - base), axis.x(b - base))
-            for a, b in own_intervals(span, self.kids.get(span.span_id, []))
+            (axis.x(a - base), axis.x(b - base)) for a, b in self.index.own.get(span.span_id, ())
         ]
         start, end = axis.x(span.start_ns - base), axis.x(span.end_ns - base)
         first = min(axis.width - 1, int(start))
