@@ -22,8 +22,11 @@ app = typer.Typer(
     name="trace-request",
     help=(
         "Trace one request through a FastAPI app and draw every phase of it.\n\n"
-        "trace-request METHOD PATH runs the trace command (the default); "
-        "trace-request trace --help lists its options."
+        "\b\n"  # keep these lines as they are: no rewrapping
+        "With no command name, trace is run (the demo app unless --app):\n"
+        "  trace-request GET /users/1\n"
+        "  trace-request trace --help     its options\n"
+        "  trace-request tour             a guided tour of the ten steps"
     ),
     no_args_is_help=True,
     add_completion=False,
