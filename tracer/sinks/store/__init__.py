@@ -6,7 +6,7 @@ have opposite needs, so they live apart: :mod:`.writer` (a bounded queue and
 one background thread; it never blocks or raises into a request) and
 :mod:`.reader` (queries that never create or write the file and fail with a
 one-line :class:`StoreError`). :mod:`.files` creates the file and its
-directory privately.
+directory privately and refuses a path someone else could have prepared.
 """
 
 from __future__ import annotations
