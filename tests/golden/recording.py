@@ -1,8 +1,11 @@
 """Recording real demo traces under a fake clock, so renderings are identical on every run.
 
 The app, its middleware, database and hooks are all real; only the clock the
-recorder reads is replaced (each reading advances it by 10 µs), span ids are
-renumbered in start order, and the garbage collector is paused while recording.
+recorder reads is replaced, span ids are renumbered in start order, and the
+garbage collector is paused while recording. The clock is a
+:class:`~tracer.capture.clock.BoundaryClock`: time advances 10 µs per span
+start or end the request records, not per reading, so a hook that reads the
+clock once more does not shift every later timestamp in every golden file.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 import httpx
 
 import tracer
-from tracer.capture import clock
+from tracer.capture import clock, recorder
 from tracer.demo_app.main import create_app
 from tracer.model import Trace
 
@@ -39,11 +42,21 @@ SCENARIOS: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 
 
-def record(name: str) -> Trace:
-    """The trace of one scenario, recorded from the real demo app under a fake clock."""
+def record(name: str, *, extra_reads: int = 0) -> Trace:
+    """The trace of one scenario, recorded from the real demo app under a fake clock.
+
+    ``extra_reads`` makes every clock reading read it that many more times, as
+    a hook that measures one more thing would (the trace must not change).
+    """
     method, path, kwargs = SCENARIOS[name]
-    fake = clock.FakeClock()
-    clock.install(fake, fake)
+    fake = clock.BoundaryClock(_boundaries)
+
+    def read() -> int:
+        for _ in range(extra_reads):
+            fake()
+        return fake()
+
+    clock.install(read, read)
     # when a collection lands depends on the whole test process: keep it out of goldens
     gc.collect()
     gc.disable()
@@ -59,6 +72,15 @@ def record(name: str) -> Trace:
     return _renumber(trace)
 
 
+def _boundaries() -> int | None:
+    """Span starts and ends the current request has recorded (``None`` outside one)."""
+    rec = recorder.current.get()
+    if rec is None:
+        return None
+    spans = rec.spans
+    return len(spans) + sum(1 for span in spans if span.end >= 0)
+
+
 async def _record(method: str, path: str, kwargs: dict[str, Any]) -> Trace:
     app = tracer.instrument(create_app())
     async with app.router.lifespan_context(app):
@@ -71,7 +93,9 @@ async def _record(method: str, path: str, kwargs: dict[str, Any]) -> Trace:
 
 
 def _renumber(trace: Trace) -> Trace:
-    ordered = sorted(trace.spans, key=lambda s: (s.start_ns, s.span_id))
+    # ties (a router and its match open at one reading) keep the order they were recorded in
+    order = {id(span): n for n, span in enumerate(trace.spans)}
+    ordered = sorted(trace.spans, key=lambda s: (s.start_ns, order[id(s)]))
     ids = {span.span_id: f"{index + 1:016x}" for index, span in enumerate(ordered)}
     for span in trace.spans:
         span.span_id = ids[span.span_id]
