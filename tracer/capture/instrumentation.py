@@ -18,8 +18,8 @@ from typing import Any
 
 from tracer.capture import clock
 from tracer.capture.config import TraceConfig, config_from
-from tracer.capture.hooks import database, framework, gc_pauses
-from tracer.capture.hooks.asgi import _headers, wrap_stack
+from tracer.capture.hooks import database, gc_pauses, table
+from tracer.capture.hooks.asgi import decode_headers, wrap_stack
 from tracer.capture.hooks.patching import Patcher
 from tracer.capture.recorder import Recorder, mark_error
 from tracer.model import Trace
@@ -43,7 +43,7 @@ def _install_hooks() -> None:
     global _installed
     with _lock:
         if _installed == 0:
-            framework.install(_patcher)
+            table.install(_patcher)
             gc_pauses.install()
             try:
                 _db_hooks.install(_patcher)
@@ -60,6 +60,7 @@ def _uninstall_hooks() -> None:
             gc_pauses.uninstall()
             _db_hooks.uninstall()
             _patcher.restore()
+            table.forget()
 
 
 class Instrumentation:
@@ -94,7 +95,9 @@ class Instrumentation:
             "method": scope.get("method", ""),
             "path": scope.get("path", ""),
             "query": bytes(scope.get("query_string", b"")).decode("latin-1"),
-            "headers": redact_headers(_headers(scope.get("headers") or ()), config.redact_headers),
+            "headers": redact_headers(
+                decode_headers(scope.get("headers") or ()), config.redact_headers
+            ),
             "http_version": scope.get("http_version", ""),
             "scheme": scope.get("scheme", "http"),
         }

@@ -11,18 +11,35 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from contextvars import Token
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tracer.capture import clock, recorder
+from tracer.capture.config import TraceConfig
+from tracer.capture.hooks import routing
 from tracer.capture.recorder import RawSpan, Recorder
 from tracer.capture.recorder import current as _current
 from tracer.capture.recorder import parent as _parent
 from tracer.safety import report, warn_once
 from tracer.sinks.endpoint import PREFIX as ENDPOINT_PREFIX
+from tracer.sinks.endpoint import TraceEndpoint
 from tracer.types import ASGIApp, Message, Receive, Scope, Send
 
-if TYPE_CHECKING:
-    from tracer.capture.instrumentation import Instrumentation
+
+class Tracing(Protocol):
+    """What the edge probe needs of an app's tracing setup
+    (:class:`tracer.capture.instrumentation.Instrumentation`; a protocol, so
+    this module does not import the one that imports it)."""
+
+    config: TraceConfig
+    endpoint: TraceEndpoint | None
+
+    def begin(self, scope: Scope) -> Recorder: ...
+
+    def end(self, rec: Recorder) -> None: ...
+
+    def error_only(
+        self, scope: Scope, started: int, status: int, error: BaseException | None
+    ) -> None: ...
 
 
 def layer_name(layer: object) -> str:
@@ -83,7 +100,8 @@ class LayerProbe:
             if rec.otel_parent is None:
                 rec.otel_parent = _current_otel_span_context()
             span = rec.open("router", "routing", 3, _parent.get(), now)
-            rec.pending_match = rec.open("match", "routing", 3, span.index, now)
+            if routing.hooked:
+                rec.pending_match = rec.open("match", "routing", 3, span.index, now)
         else:
             span = rec.open(
                 self.name, "middleware", 2, _parent.get(), now, {"middleware.depth": self.depth}
@@ -153,7 +171,7 @@ class EdgeProbe:
 
     __slots__ = ("app", "instrumentation")
 
-    def __init__(self, app: ASGIApp, instrumentation: Instrumentation) -> None:
+    def __init__(self, app: ASGIApp, instrumentation: Tracing) -> None:
         self.app = app
         self.instrumentation = instrumentation
 
@@ -257,7 +275,7 @@ def _wrap_send(rec: Recorder, send: Send, add_headers: bool) -> Send:
                     message = _with_trace_headers(message, rec)
                 status = int(message["status"])
                 rec.response["status_code"] = status
-                rec.response["headers"] = _headers(message.get("headers") or ())
+                rec.response["headers"] = decode_headers(message.get("headers") or ())
                 span.set("http.response.status_code", status)
             elif kind == "http.response.body":
                 span.set("body.bytes", len(message.get("body", b"")))
@@ -310,11 +328,12 @@ def _quietly(func: Any, *args: Any) -> None:
         report("send probe", exc)
 
 
-def _headers(raw: Any) -> list[tuple[str, str]]:
+def decode_headers(raw: Any) -> list[tuple[str, str]]:
+    """ASGI header pairs as text (latin-1, as HTTP/1.1 defines them)."""
     return [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in raw]
 
 
-def wrap_stack(stack: ASGIApp, router: object, instrumentation: Instrumentation) -> ASGIApp:
+def wrap_stack(stack: ASGIApp, router: object, instrumentation: Tracing) -> ASGIApp:
     """Insert a probe above every layer of ``stack`` and an edge probe on top."""
     top = LayerProbe(stack, layer_name(stack), 0, is_router=stack is router)
     layer: Any = stack

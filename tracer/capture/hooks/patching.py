@@ -18,8 +18,7 @@ class Patcher:
 
     def patch(self, owner: object, attr: str, make: Callable[[Any], Any], *, phase: str) -> bool:
         """Wrap ``owner.attr`` with ``make(original)``; warn once and skip if it is missing."""
-        where = owner.__dict__ if isinstance(owner, type) else vars(owner)
-        original = where.get(attr)
+        original = vars(owner).get(attr)
         if original is None:
             name = getattr(owner, "__name__", repr(owner))
             warn_once(
@@ -29,7 +28,15 @@ class Patcher:
             return False
         if getattr(original, ORIGINAL_ATTR, None) is not None:
             return True  # already ours
-        wrapper = make(original)
+        return self.apply(owner, attr, make(original))
+
+    def apply(self, owner: object, attr: str, wrapper: Any) -> bool:
+        """Set ``owner.attr`` to ``wrapper`` (built around the current value), undoably."""
+        original = vars(owner).get(attr)
+        if original is None:
+            return False
+        if getattr(original, ORIGINAL_ATTR, None) is not None:
+            return True  # already ours
         setattr(wrapper, ORIGINAL_ATTR, original)
         for copied in ("__name__", "__qualname__", "__doc__", "__module__"):
             try:
