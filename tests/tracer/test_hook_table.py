@@ -22,7 +22,7 @@ from tests.tracer.helpers import names, request
 from tracer import safety
 from tracer.capture.hooks import table
 from tracer.capture.hooks.patching import ORIGINAL_ATTR, Patcher
-from tracer.capture.hooks.points import HookPoint, Version, check, install, prepare
+from tracer.capture.hooks.points import HookPoint, Target, Version, check, install, prepare
 
 #: the installed FastAPI, in full (``0.115.14`` -> ``(0, 115, 14)``)
 VERSION: Version = tuple(int(part) for part in fastapi.__version__.split(".")[:3])
@@ -183,3 +183,31 @@ async def test_a_renamed_parameter_degrades_to_one_warning_and_no_wrong_span(
         assert len([r for r in caplog.records if r.name == "trace_request"]) == 1
     finally:
         patcher.restore()
+
+
+def test_a_wrapper_that_fails_to_build_is_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(original: Any, binding: Any) -> Any:
+        raise RuntimeError("bug in a factory")
+
+    point = HookPoint(
+        "handler",
+        "handler",
+        6,
+        "-",
+        (Target(__name__, "current_user", reads=("n",)),),
+        broken,
+        asynchronous=False,
+    )
+    assert check([point], VERSION) == [
+        f"handler: {__name__}.current_user could not be wrapped (RuntimeError: bug in a factory)"
+    ]
+    safety.reset()
+    try:
+        with caplog.at_level(logging.WARNING, logger="trace_request"):
+            assert install(Patcher(), [point], {}) == set()
+        assert len([r for r in caplog.records if r.name == "trace_request"]) == 1
+        assert current_user(1) == "user1"  # untouched
+    finally:
+        safety.reset()

@@ -67,7 +67,7 @@ class Target:
         """
         try:
             owner: Any = importlib.import_module(self.module)
-        except ImportError:
+        except Exception:  # not installed, or broken on import: treated as missing
             return None, self.qualname, None
         *path, attr = self.qualname.split(".")
         for part in path:
@@ -199,6 +199,9 @@ def prepare(point: HookPoint, targets: Iterable[Target] | None = None) -> Prepar
             wrapper = point.wrap(original, Binding(point, target, original))
         except HookMismatch as exc:
             return Prepared(point, target, problem=f"{target.where} {exc} in this version")
+        except Exception as exc:  # a bug of ours must not break instrument(): skip the hook
+            problem = f"{target.where} could not be wrapped ({type(exc).__name__}: {exc})"
+            return Prepared(point, target, problem=problem)
         return Prepared(point, target, owner, attr, wrapper)
     names = " / ".join(target.where for target in tried) or "(no target)"
     return Prepared(point, None, problem=f"{names} not found in this version")
