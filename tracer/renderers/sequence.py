@@ -18,11 +18,12 @@ from tracer.analysis.processors import response_ns
 from tracer.model import Trace
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
-from tracer.renderers.canvas import Canvas, cells, clean, truncate, wrap
+from tracer.renderers.canvas import Canvas, cells, clean
 from tracer.renderers.chrome import View, legend_lines, note_lines, step_time_lines, title_lines
 from tracer.renderers.flow import Flow, Row, build_flow
 from tracer.renderers.glyphs import NBSP, Glyphs, glyphs_for
 from tracer.renderers.labels import format_duration, format_offset, header_summary
+from tracer.renderers.sequence_text import fit_name, lane_styles, styled_wrap
 
 #: below this width pass-through middleware layers share one lane
 FOLD_BELOW = 90
@@ -125,7 +126,7 @@ class _Drawing:
         self.lay = layout
         self.g = glyphs
         self.ascii = ascii
-        self.lane_style = _lane_styles(flow)
+        self.lane_style = lane_styles(flow)
         lane_glyphs = (glyphs.unreached, glyphs.active, glyphs.idle)
         self._narrow_lanes = all(
             len(c) == 1 and cells(c) == 1
@@ -200,7 +201,7 @@ class _Drawing:
         count = next((k for k in (1, 2) if longest <= k * pitch - 1), 3)
         rows = [Canvas(self.lay.width) for _ in range(count)]
         for i, lane in enumerate(lanes):
-            name = _fit_name(names[i], count * pitch - 1, self.g.ellipsis)
+            name = fit_name(names[i], count * pitch - 1, self.g.ellipsis)
             x = self.lay.x(i) - (cells(name) - 1) // 2
             x = max(0, min(x, self.lay.width - cells(name)))
             style = "bold " + self.lane_style[i] if lane.reached else theme.FAINT
@@ -340,16 +341,16 @@ class _Drawing:
             result_style = theme.ERROR if row.error else theme.MUTED
             pieces.append((f" {g.result}{NBSP}{self._t(row.result)}", result_style))
         end = self._label_end(row, label_x)
-        lines = _styled_wrap(pieces, end - label_x, MAX_LABEL_LINES, g.ellipsis)
+        lines = styled_wrap(pieces, end - label_x, MAX_LABEL_LINES, g.ellipsis)
         for note in row.notes[:MAX_NOTES]:
             note = self._t(note)
             # an error result reads "⇒ ✗ Type: message"; a validation error "✗ loc: msg"
             lead = f"{g.result} " if note.startswith(g.raised) else f"{g.raised} "
             note_pieces = [(lead, theme.ERROR), (note, "red1")]
-            lines.extend(_styled_wrap(note_pieces, end - label_x, 3, g.ellipsis))
+            lines.extend(styled_wrap(note_pieces, end - label_x, 3, g.ellipsis))
         if len(row.notes) > MAX_NOTES:
             more = f"{g.ellipsis} {len(row.notes) - MAX_NOTES} more"
-            lines.extend(_styled_wrap([(more, "red1")], end - label_x, 1, g.ellipsis))
+            lines.extend(styled_wrap([(more, "red1")], end - label_x, 1, g.ellipsis))
         out: list[Canvas] = []
         for n, line in enumerate(lines):
             canvas = first
@@ -384,44 +385,3 @@ class _Drawing:
                     end = min(end, x - 1)
                 break
         return end
-
-
-def _fit_name(name: str, width: int, ellipsis: str) -> str:
-    """Cut a lane name at a word boundary (``request_id…``) when it is too long."""
-    if cells(name) <= width:
-        return name
-    parts = name.split("_")
-    for n in range(len(parts) - 1, 0, -1):
-        head = "_".join(parts[:n])
-        if cells(head) + cells(ellipsis) <= width:
-            return head + ellipsis
-    return truncate(name, width, ellipsis)
-
-
-def _lane_styles(flow: Flow) -> list[str]:
-    styles: list[str] = []
-    n_mw = 0
-    for lane in flow.lanes.lanes:
-        if lane.kind == "middleware":
-            styles.append(theme.MIDDLEWARE[n_mw % len(theme.MIDDLEWARE)])
-            n_mw += 1
-        else:
-            styles.append(theme.LANE[lane.kind])
-    return styles
-
-
-def _styled_wrap(
-    pieces: list[tuple[str, str]], width: int, max_lines: int, ellipsis: str
-) -> list[list[tuple[str, str]]]:
-    """Wrap styled text; each line is a list of ``(char, style)``."""
-    text = "".join(p for p, _ in pieces)
-    styles = [s for p, s in pieces for _ in p]
-    ranges, more = wrap(text, width, max_lines)
-    lines = [[(text[i], styles[i]) for i in range(a, b)] for a, b in ranges]
-    if more and lines:
-        last = lines[-1]
-        while last and cells("".join(c for c, _ in last)) + cells(ellipsis) > width:
-            last.pop()
-        style = last[-1][1] if last else ""
-        last.extend((c, style) for c in ellipsis)
-    return lines
