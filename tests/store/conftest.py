@@ -81,11 +81,16 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def open_store(db_path: Path) -> Iterator[Callable[..., TraceStore]]:
-    """``open_store(**options)``: a store on ``db_path``; every one is closed after the test."""
+    """``open_store(**options)``: a store on ``db_path``; every one is closed after the test.
+
+    No budget unless a test asks for one: these tests are about writing every
+    trace they add (test_budget.py is about choosing).
+    """
     stores: list[TraceStore] = []
 
     def factory(path: Path | None = None, **options: object) -> TraceStore:
         options.setdefault("flush_interval", 0.01)
+        options.setdefault("budget", None)
         store = TraceStore(path or db_path, **options)  # type: ignore[arg-type]
         stores.append(store)
         return store

@@ -22,7 +22,7 @@ PER_PROCESS = 200
 def _worker(path: str, index: int, start: Barrier, results: multiprocessing.Queue[object]) -> None:
     """One worker: open the store at the same moment as the others, write, report counters."""
     try:
-        store = TraceStore(path, max_traces=300, batch_size=10, flush_interval=0.005)
+        store = TraceStore(path, max_traces=300, batch_size=10, flush_interval=0.005, budget=None)
         start.wait(30)  # all four create the file, switch to WAL and write together
         for n in range(PER_PROCESS):
             store.add(make_trace(index * 10_000 + n))

@@ -70,7 +70,7 @@ def test_summary_error_and_duration_without_response(open_store: Opener) -> None
 
 
 def test_ring_buffer_keeps_the_newest(open_store: Opener) -> None:
-    store = open_store(max_traces=5, batch_size=3)
+    store = open_store(max_traces=5, batch_size=3, recent_size=0)
     for n in range(1, 13):
         store.add(make_trace(n))
     assert store.flush()
@@ -230,9 +230,9 @@ def test_full_queue_drops_and_never_blocks(
     gate = threading.Event()
     real_write = TraceStore._write_batch
 
-    def stuck_write(self: TraceStore, traces: list[Trace], conn: list[sqlite3.Connection]) -> None:
+    def stuck_write(self: TraceStore, *args: object) -> None:
         gate.wait(10)  # a disk that stopped answering
-        real_write(self, traces, conn)
+        real_write(self, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(TraceStore, "_write_batch", stuck_write)
     trace = make_trace(1)

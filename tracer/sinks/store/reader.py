@@ -16,13 +16,24 @@ from pathlib import Path
 from typing import Any
 
 from tracer.model import Trace
+from tracer.sinks.store.encoding import decode
 from tracer.sinks.store.errors import AmbiguousTraceId, StoreError
-from tracer.sinks.store.schema import SCHEMA_VERSION, SUMMARY_COLUMNS, is_locked
+from tracer.sinks.store.schema import (
+    BUDGET_COLUMNS,
+    SCHEMA_VERSION,
+    SUMMARY_COLUMNS,
+    SUMMARY_COLUMNS_V1,
+    is_locked,
+)
+from tracer.sinks.store.stats import BudgetStats, from_rows
 from tracer.sinks.store.summary import TraceSummary, from_row
 
 #: A trace id prefix must be this long to be looked up (shorter ones match too much).
 MIN_PREFIX = 6
 _HEX = frozenset("0123456789abcdef")
+
+#: Stands for the summary columns in a query: which ones depends on the file's version.
+_COLUMNS = "<summary columns>"
 
 # ``StoreReader.list`` shadows the builtin in the class body: its signatures use these.
 _Fetched = list[tuple[Any, ...]]
@@ -43,6 +54,8 @@ class StoreReader:
         """No connection yet (at creation, and in a forked child)."""
         self._read_lock = threading.Lock()
         self._reader: sqlite3.Connection | None = None
+        self._columns = SUMMARY_COLUMNS  # SUMMARY_COLUMNS_V1 on a version-1 file
+        self._has_budget = True
 
     def list(
         self,
@@ -67,17 +80,13 @@ class StoreReader:
         if errors_only:
             where.append("error = 1")
         clause = f"WHERE {' AND '.join(where)} " if where else ""
-        sql = (
-            f"SELECT {SUMMARY_COLUMNS} FROM traces {clause}"
-            "ORDER BY started_ns DESC, rowid DESC LIMIT ?"
-        )
+        sql = f"SELECT {_COLUMNS} FROM traces {clause}ORDER BY started_ns DESC, rowid DESC LIMIT ?"
         return [from_row(r) for r in self._fetch(sql, (*params, limit))]
 
     def since(self, started_ns_exclusive: int, limit: int = 100) -> _Summaries:
         """Traces that started after ``started_ns_exclusive``, oldest first."""
         sql = (
-            f"SELECT {SUMMARY_COLUMNS} FROM traces WHERE started_ns > ? "
-            "ORDER BY started_ns, rowid LIMIT ?"
+            f"SELECT {_COLUMNS} FROM traces WHERE started_ns > ? ORDER BY started_ns, rowid LIMIT ?"
         )
         return [from_row(r) for r in self._fetch(sql, (started_ns_exclusive, limit))]
 
@@ -94,7 +103,7 @@ class StoreReader:
         cursor would skip it.
         """
         rows = self._fetch(
-            f"SELECT rowid, {SUMMARY_COLUMNS} FROM traces WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            f"SELECT rowid, {_COLUMNS} FROM traces WHERE rowid > ? ORDER BY rowid LIMIT ?",
             (cursor, limit),
         )
         if not rows:
@@ -104,6 +113,21 @@ class StoreReader:
     def count(self) -> int:
         rows = self._fetch("SELECT count(*) FROM traces", ())
         return int(rows[0][0]) if rows else 0
+
+    def budget_stats(self, seconds: float = 60.0) -> BudgetStats | None:
+        """What the budget was offered and kept in the last ``seconds`` of recorded traffic.
+
+        The period ends with the newest counted window (not now: a server that
+        stopped an hour ago still shows its last minute); ``None`` when
+        nothing was counted (an empty store, or one written before budgets).
+        """
+        rows = self._fetch(
+            f"SELECT {BUDGET_COLUMNS} FROM budget_windows WHERE start_ns + window_ns >"
+            " (SELECT max(start_ns + window_ns) FROM budget_windows) - ? ORDER BY start_ns",
+            (int(seconds * 1e9),),
+            budget=True,
+        )
+        return from_rows(rows)
 
     def get(self, trace_id: str) -> Trace | None:
         """The trace with this id, or with this unique prefix of at least 6 hex digits.
@@ -123,27 +147,32 @@ class StoreReader:
                     "give more characters"
                 )
         if not found:
-            return None
+            return self._held(trace_id)
         stored_id, document = found[0]
         return self._decode(str(stored_id), document)
+
+    def _held(self, trace_id: str) -> Trace | None:
+        """A trace this process has in memory but did not persist (the writer side knows)."""
+        return None
 
     def _decode(self, trace_id: str, document: object) -> Trace:
         try:
             if not isinstance(document, bytes):
                 raise TypeError(f"document is {type(document).__name__}, not bytes")
-            return Trace.from_json(zlib.decompress(document).decode("utf-8"))
+            return decode(document)
         except (zlib.error, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
             raise StoreError(
                 f"trace {trace_id} in {self.path} is unreadable ({type(exc).__name__}: {exc})"
             ) from exc
 
-    def _fetch(self, sql: str, params: Sequence[object]) -> _Fetched:
+    def _fetch(self, sql: str, params: Sequence[object], *, budget: bool = False) -> _Fetched:
         """Run a read query; every failure becomes a one-line :class:`StoreError`."""
         with self._read_lock:
             try:
                 conn = self._open_reader()
-                if conn is None:
+                if conn is None or (budget and not self._has_budget):
                     return []
+                sql = sql.replace(_COLUMNS, self._columns)
                 return conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 self._close_reader_locked()
@@ -196,7 +225,13 @@ class StoreReader:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
         if tables and "traces" not in tables:
             raise StoreError(f"{self.path} is not a trace-request store (no traces table)")
-        return "traces" in tables
+        if "traces" not in tables:
+            return False
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(traces)")}
+        # a version-1 file a writer has not migrated yet: no reasons, no budget counts
+        self._columns = SUMMARY_COLUMNS if "kept_because" in columns else SUMMARY_COLUMNS_V1
+        self._has_budget = "budget_windows" in tables
+        return True
 
     def _explain(self, error: sqlite3.Error) -> str:
         message = str(error)

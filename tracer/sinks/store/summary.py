@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tracer.analysis.processors import response_ns
 from tracer.model import Trace
 
 
@@ -17,7 +16,10 @@ class TraceSummary:
     ``duration_ns`` is request start to response complete (background work
     after the response does not count), or the whole trace when no response
     was sent. ``error`` means the request failed: a 5xx, no response at all,
-    or a root span marked as an error.
+    or a root span marked as an error. ``kept_because`` says why the budget
+    persisted it (``"triggered"``, ``"error"``, ``"slow"``, ``"all"`` — under
+    the budget — or ``"sample"``; see :mod:`tracer.sinks.store.budget`);
+    ``None`` for rows stored before the budget existed.
     """
 
     trace_id: str
@@ -29,15 +31,19 @@ class TraceSummary:
     duration_ns: int
     span_count: int
     error: bool
+    kept_because: str | None = None
 
 
-def summarize(trace: Trace) -> TraceSummary:
+def summarize(trace: Trace, kept_because: str | None = None) -> TraceSummary:
     """The columns stored next to the document, taken from the request and the root span."""
     root = next((s for s in trace.spans if s.parent_id is None), None)
     attributes = root.attributes if root is not None else {}
     status = trace.status_code
     route = trace.request.get("route") or attributes.get("http.route")
-    response = response_ns(trace)
+    # request start to response complete, as ``tracer.analysis`` computes it (not imported:
+    # building its index would cost the writer more than the rest of the row)
+    end = trace.response_end_ns
+    response = None if end is None or root is None else max(0, end - trace.start_ns)
     return TraceSummary(
         trace_id=trace.trace_id,
         started_ns=trace.start_ns,
@@ -48,12 +54,13 @@ def summarize(trace: Trace) -> TraceSummary:
         duration_ns=response if response is not None else trace.end_ns - trace.start_ns,
         span_count=len(trace.spans),
         error=status is None or status >= 500 or (root is not None and root.status == "error"),
+        kept_because=kept_because,
     )
 
 
 def from_row(row: Sequence[Any]) -> TraceSummary:
     """A summary from the ``SUMMARY_COLUMNS`` of a row, tolerating NULLs a foreign writer left."""
-    trace_id, started, method, path, route, status, duration, spans, error = row
+    trace_id, started, method, path, route, status, duration, spans, error, kept = row
     return TraceSummary(
         trace_id=str(trace_id),
         started_ns=int(started or 0),
@@ -64,4 +71,5 @@ def from_row(row: Sequence[Any]) -> TraceSummary:
         duration_ns=int(duration or 0),
         span_count=int(spans or 0),
         error=bool(error),
+        kept_because=None if kept is None else str(kept),
     )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
+import time
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
+from tracer.sinks.store.budget import DEFAULT_PER_SECOND, DEFAULT_SLOW_MS, DEFAULT_WINDOW, Budget
 from tracer.sinks.store.paths import default_path
 from tracer.sinks.store.reader import StoreReader
 from tracer.sinks.store.writer import StoreWriter
@@ -19,7 +23,16 @@ _inherited: list[sqlite3.Connection] = []
 
 
 class TraceStore(StoreWriter, StoreReader):
-    """The last ``max_traces`` traces in a SQLite file; a sink and a reader.
+    """The last ``max_traces`` persisted traces in a SQLite file; a sink and a reader.
+
+    At most ``budget`` traces a second are persisted (``None``: all), chosen
+    by :mod:`tracer.sinks.store.budget`: triggered requests, errors, the
+    slowest, then a sample of the rest; under the budget, all of them.
+    ``budget_dropped`` counts the others, and the file keeps per-window
+    counts for :meth:`budget_stats`. The last ``recent_size`` traces offered
+    stay in memory, so ``get()`` in this process finds them even when they
+    were not persisted. ``clock`` (wall-clock seconds) and ``seed`` are for
+    tests.
 
     As a sink (``store(trace)`` or ``store.add(trace)``) it never blocks and
     never raises; see :mod:`tracer.sinks.store.writer`. ``written`` and
@@ -43,21 +56,38 @@ class TraceStore(StoreWriter, StoreReader):
         path: str | os.PathLike[str] | None = None,
         *,
         max_traces: int = DEFAULT_MAX_TRACES,
+        budget: float | None = DEFAULT_PER_SECOND,
+        slow_ms: float | None = DEFAULT_SLOW_MS,
+        budget_window: float = DEFAULT_WINDOW,
+        recent_size: int = 100,
         queue_size: int = 1000,
         batch_size: int = 100,
         flush_interval: float = 0.05,
         busy_timeout: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        seed: int | None = None,
     ) -> None:
         if max_traces < 1:
             raise ValueError(f"max_traces must be at least 1, not {max_traces}")
         if queue_size < 1 or batch_size < 1:
             raise ValueError("queue_size and batch_size must be at least 1")
+        if recent_size < 0:
+            raise ValueError(f"recent_size must not be negative, not {recent_size}")
+        Budget(budget, window=budget_window, slow_ms=slow_ms)  # reject bad values here, not later
         self.path = Path(path).expanduser() if path is not None else default_path()
         self.max_traces = max_traces
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.busy_timeout = busy_timeout
         self._queue_size = queue_size
+        self._recent_size = recent_size
+        self._clock = clock
+        self.budget = budget
+
+        def new_budget() -> Budget:
+            return Budget(budget, window=budget_window, slow_ms=slow_ms, rng=random.Random(seed))
+
+        self._new_budget = new_budget
         self._reset_process_state()
         _live_stores.add(self)
 

@@ -1,9 +1,10 @@
 """The writing half of the store: a bounded queue and one thread that batches traces into SQLite.
 
 Writing happens on the request's task, after the response. ``add()`` only
-puts the trace on a bounded queue (when it is full the trace is dropped and
-counted, never waited for). One daemon thread serialises, compresses and
-inserts the traces in batches, trims the table to the newest ``max_traces``
+puts the trace and its arrival time on a bounded queue (when it is full the
+trace is dropped and counted, never waited for). One daemon thread offers
+each trace to the budget (:mod:`.budget`), encodes only those it keeps,
+inserts them in batches with the budget's counts, trims the table to the newest ``max_traces``
 rows and swallows every failure: a full disk, a read-only or corrupt file or
 a lock held too long costs traces (counted in ``dropped``, logged once),
 never the host app's requests.
@@ -27,61 +28,29 @@ import logging
 import sqlite3
 import threading
 import time
-import zlib
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from tracer import safety
 from tracer.model import Trace
-from tracer.sinks.store.files import UnsafeStore, prepare_for_writing
-from tracer.sinks.store.schema import INSERT, SCHEMA, SCHEMA_VERSION, TRIM, is_locked
-from tracer.sinks.store.summary import summarize
+from tracer.sinks.store.budget import Budget, Decision, WindowCounts
+from tracer.sinks.store.encoding import Row, row
+from tracer.sinks.store.files import UnsafeStore
+from tracer.sinks.store.schema import (
+    ADD_COUNTS,
+    COUNTS_KEPT_NS,
+    INSERT,
+    TRIM,
+    TRIM_COUNTS,
+    connect_writer,
+    counts_row,
+    is_locked,
+)
 
 logger = logging.getLogger("trace_request")
+_connect_writer = connect_writer  # a module attribute: the fault tests replace it
 
 _LOCK_RETRIES = 3
-
-_Row = tuple[str, int, str, str, str | None, int | None, int, int, int, bytes]
-
-
-def _row(trace: Trace) -> _Row:
-    s = summarize(trace)
-    # compact JSON, fastest zlib level: half the writer's CPU of the defaults, ~10 % bigger
-    document = zlib.compress(trace.to_json(indent=None).encode("utf-8"), 1)
-    return (
-        s.trace_id,
-        s.started_ns,
-        s.method,
-        s.path,
-        s.route,
-        s.status,
-        s.duration_ns,
-        s.span_count,
-        int(s.error),
-        document,
-    )
-
-
-def _connect_writer(path: Path, busy_timeout: float) -> sqlite3.Connection:
-    """A read-write connection to a WAL database holding the ``traces`` table."""
-    prepare_for_writing(path)
-    conn = sqlite3.connect(
-        str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
-    )
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        # WAL + NORMAL: a commit is an append, no fsync; a power cut may lose the last traces.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("BEGIN IMMEDIATE")
-        for statement in SCHEMA:
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 class _Flush:
@@ -94,7 +63,9 @@ class _Flush:
         self.stop = stop
 
 
-_Item = Trace | _Flush
+#: a trace and when it arrived (the budget's clock, read in ``add``), or a marker
+_Arrival = tuple[Trace, float]
+_Item = _Arrival | _Flush
 
 
 class StoreWriter:
@@ -110,6 +81,9 @@ class StoreWriter:
     flush_interval: float
     busy_timeout: float
     _queue_size: int
+    _recent_size: int
+    _clock: Callable[[], float]
+    _new_budget: Callable[[], Budget]
 
     def _reset_writer(self) -> None:
         """Fresh locks, queue, counters and connection (at creation, and in a forked child)."""
@@ -130,6 +104,10 @@ class StoreWriter:
         self._refused: str | None = None
         #: the writer thread's connection (zero or one), opened on its first batch
         self._writer_conn: list[sqlite3.Connection] = []
+        #: what to persist (used by the writer thread only)
+        self._budget = self._new_budget()
+        #: the latest traces offered, persisted or not: ``get()`` finds them in this process
+        self._recent: collections.deque[Trace] = collections.deque(maxlen=self._recent_size)
 
     # -- counters -----------------------------------------------------------
 
@@ -142,6 +120,18 @@ class StoreWriter:
     def dropped(self) -> int:
         """Traces this process gave up on: queue full, store closed, or a write failed."""
         return self._dropped
+
+    @property
+    def budget_dropped(self) -> int:
+        """Traces this process chose not to persist (the budget; not counted in ``dropped``)."""
+        return self._budget.dropped
+
+    def _held(self, trace_id: str) -> Trace | None:
+        """A recent trace of this process, persisted or not (what ``get()`` falls back to)."""
+        for trace in list(self._recent):  # a copy: the writer thread appends
+            if trace.trace_id == trace_id:
+                return trace
+        return None
 
     def _drop(self, n: int = 1) -> None:
         with self._count_lock:
@@ -169,7 +159,7 @@ class StoreWriter:
             if len(self._pending) >= self._queue_size:
                 self._drop()
                 return
-            self._pending.append(trace)
+            self._pending.append((trace, self._clock()))
             if not self._wakeup.is_set():
                 self._wakeup.set()
         except Exception as exc:  # a sink must never raise into the request
@@ -233,36 +223,64 @@ class StoreWriter:
     # -- the writer thread --------------------------------------------------
 
     def _run(self) -> None:
-        """The writer thread: batch, write, repeat until a stop marker arrives."""
+        """The writer thread: gather, let the budget choose, write, repeat until told to stop."""
         conn = self._writer_conn
         stop = False
         while not stop:
             batch, markers = self._next_batch()
+            decisions: list[Decision] = []
+            counts: list[WindowCounts] = []
             try:
-                if batch:
-                    self._write_batch(batch, conn)
+                decisions, counts = self._choose(batch, flush=bool(markers))
+                if decisions or counts:
+                    self._write_batch(decisions, counts, conn)
             except Exception as exc:  # a bug here must not kill the thread and fill the queue
-                self._fail(len(batch), exc)
+                self._fail(len(decisions), exc)
             for marker in markers:
                 stop = stop or marker.stop
                 marker.done.set()
         self._discard(conn)
         self._drop_leftovers()
 
-    def _next_batch(self) -> tuple[list[Trace], list[_Flush]]:
+    def _choose(
+        self, batch: list[_Arrival], *, flush: bool
+    ) -> tuple[list[Decision], list[WindowCounts]]:
+        """Offer the batch to the budget: what to write now, and the counts to add."""
+        budget = self._budget
+        decisions: list[Decision] = []
+        for trace, arrived in batch:
+            self._recent.append(trace)
+            try:
+                decisions += budget.offer(trace, arrived)
+            except Exception as exc:  # a malformed trace costs itself, not the batch
+                self._fail(1, exc)
+        decisions += budget.settle(self._clock())  # a window that ended meanwhile
+        if flush:
+            decisions += budget.flush()
+        # counts ride along with rows; alone, only once a window is over or a flush asks
+        counts = budget.take_counts() if decisions or flush or budget.closed() else []
+        return decisions, counts
+
+    def _next_batch(self) -> tuple[list[_Arrival], list[_Flush]]:
         """Up to ``batch_size`` traces, gathered for ``flush_interval`` after the first.
 
         A waiting flush or close cuts the gathering short, and a marker ends
-        the batch, so ``flush()`` and ``close()`` return promptly.
+        the batch, so ``flush()`` and ``close()`` return promptly. With
+        traces waiting for the end of the budget's window, an empty batch
+        comes back at that end.
         """
         pending = self._pending
         while not pending:
-            self._wakeup.wait()
+            due = self._budget.due()
+            if due is None:
+                self._wakeup.wait()
+            elif not self._wakeup.wait(min(max(due - self._clock(), 0.01), 60.0)):
+                return [], []
             self._wakeup.clear()
         if not self._markers and len(pending) < self.batch_size:
             self._hurry.wait(self.flush_interval)  # let a batch build up
         self._hurry.clear()
-        batch: list[Trace] = []
+        batch: list[_Arrival] = []
         while pending and len(batch) < self.batch_size:
             item = pending.popleft()
             if isinstance(item, _Flush):
@@ -284,19 +302,27 @@ class StoreWriter:
             else:
                 self._drop()
 
-    def _write_batch(self, traces: list[Trace], conn: list[sqlite3.Connection]) -> None:
-        """Insert and trim in one transaction; on failure drop the batch, log once, go on."""
+    def _write_batch(
+        self,
+        decisions: list[Decision],
+        counts: list[WindowCounts],
+        conn: list[sqlite3.Connection],
+    ) -> None:
+        """Insert, count and trim in one transaction; on failure drop the batch, log once, go on.
+
+        Only the traces the budget chose are encoded.
+        """
         if self._refused is not None:  # queued before the refusal
-            self._drop(len(traces))
+            self._drop(len(decisions))
             return
-        rows = self._rows(traces)
-        if not rows:
+        rows = self._rows(decisions)
+        if not rows and not counts:
             return
         for attempt in range(_LOCK_RETRIES):
             try:
                 if not conn:
                     conn.append(_connect_writer(self.path, self.busy_timeout))
-                self._insert(conn[0], rows)
+                self._insert(conn[0], rows, counts)
             except UnsafeStore as exc:
                 self._drop(len(rows))
                 self._refuse(exc)
@@ -314,20 +340,26 @@ class StoreWriter:
                     self._written += len(rows)
             return
 
-    def _rows(self, traces: Iterable[Trace]) -> list[_Row]:
-        rows: list[_Row] = []
-        for trace in traces:
+    def _rows(self, decisions: list[Decision]) -> list[Row]:
+        rows: list[Row] = []
+        for trace, reason in decisions:
             try:
-                rows.append(_row(trace))
+                rows.append(row(trace, reason))
             except Exception as exc:  # a malformed trace costs itself, not the batch
                 self._fail(1, exc)
         return rows
 
-    def _insert(self, conn: sqlite3.Connection, rows: list[_Row]) -> None:
+    def _insert(
+        self, conn: sqlite3.Connection, rows: list[Row], counts: list[WindowCounts]
+    ) -> None:
         conn.execute("BEGIN IMMEDIATE")  # take the write lock now, under the busy timeout
         try:
-            conn.executemany(INSERT, rows)
-            conn.execute(TRIM, (self.max_traces,))
+            if rows:
+                conn.executemany(INSERT, rows)
+                conn.execute(TRIM, (self.max_traces,))
+            if counts:
+                conn.executemany(ADD_COUNTS, [counts_row(c) for c in counts])
+                conn.execute(TRIM_COUNTS, (COUNTS_KEPT_NS,))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
