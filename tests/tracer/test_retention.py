@@ -82,8 +82,11 @@ async def test_request_arguments_are_not_kept_alive_after_the_request() -> None:
         response, trace = await request(app, "POST", "/upload")
         assert response.status_code == 200
         traces.append(trace)  # the traces themselves are kept, as a sink would
-    # the request really went through every hook that sees these objects
-    assert {"load_big", "open_big", "threadpool checksum", "store_later"} <= set(names(trace))
+    # the request really went through the hooks that see these objects (a sync background
+    # task runs through the threadpool hook; BackgroundTask.__call__ itself may be wrapped
+    # over by OpenTelemetry's FastAPIInstrumentor in other tests of this process)
+    seen = set(names(trace))
+    assert {"load_big", "open_big", "threadpool checksum", "threadpool store_later"} <= seen
     assert len(alive) == 3 * 4
     gc.collect()
     kept = sorted(ref().label for ref in alive if ref() is not None)  # type: ignore[union-attr]
