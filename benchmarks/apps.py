@@ -4,26 +4,33 @@ Every variant is a fresh ``tracer.demo_app.main.create_app()``; its lifespan is 
 once (by :func:`started`) and requests go in-process through
 ``httpx.AsyncClient(transport=httpx.ASGITransport(app))``.
 
-Variants:
+Variants (ours first, then the peers):
 
 ``base``
     no tracing.
+``defaults``
+    ``tracer.instrument(app)`` as it ships: the local trace store on, with its
+    default budget, writing to a scratch file (never the user's store).
 ``full``
     ``tracer.instrument(app, on_trace=sink, store=False)``: every phase
-    recorded, the trace built and handed to a sink that counts it and drops it
-    (``store=False``: the trace store is measured separately, as ``store``).
+    recorded, the trace built and handed to a sink that counts it and drops it.
+``otlp``
+    ``store=False`` and trace-request's OTLP sink (batch processor, protobuf
+    over HTTP) exporting to a loopback collector in a process of its own.
 ``unsampled``
     ``tracer.instrument(app, sample_rate=0.0)``; if this tracer version does
     not take ``sample_rate`` yet, ``exclude_paths=[the benchmarked paths]`` (the
     same not-traced fast path), and the report says so.
-``store``
-    (informational) ``full`` plus the local trace store that ``instrument()``
-    opens by default when no exporter is configured, writing to a scratch file
-    (never the user's store). Measured over HTTP only (see ``INPROCESS_VARIANTS``).
 ``otel``
-    ``FastAPIInstrumentor.instrument_app(app, tracer_provider=...)`` with a
-    ``SimpleSpanProcessor(InMemorySpanExporter())`` (cleared between rounds),
-    plus ``SQLAlchemyInstrumentor`` where it supports the installed SQLAlchemy.
+    OTel contrib: ``FastAPIInstrumentor.instrument_app(app, tracer_provider=...)``
+    plus ``SQLAlchemyInstrumentor`` on the app's engine (SQLAlchemy 2.0: see
+    run.py), spans to a ``SimpleSpanProcessor`` with an in-memory exporter
+    (cleared between rounds; a dropping one in the HTTP servers).
+``fastapi``
+    FastAPI's built-in telemetry (0.142+), which is on whenever an SDK
+    ``TracerProvider`` is configured: here the app's own
+    (``telemetry["tracer_provider"]``), so the other apps in the same
+    interpreter stay untraced; same span processor as ``otel``.
 """
 
 from __future__ import annotations
@@ -39,17 +46,19 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-VARIANTS = ("base", "full", "unsampled", "otel", "store")
-#: in-process, the variants share one interpreter: the store's writer thread allocates
-#: (JSON, zlib) and its garbage collections would land in the other variants' requests,
-#: so the store is measured over HTTP only, in a server of its own
-INPROCESS_VARIANTS = ("base", "full", "unsampled", "otel")
+VARIANTS = ("base", "defaults", "full", "otlp", "unsampled", "otel", "fastapi")
+INPROCESS_VARIANTS = VARIANTS
+#: ours, judged against the cheapest peer
+OURS = ("defaults", "full", "otlp")
+PEERS = ("otel", "fastapi")
 VARIANT_LABELS = {
     "base": "(a) no tracing",
-    "full": "(b) trace-request, full",
-    "unsampled": "(c) trace-request, not sampled",
-    "otel": "(d) OTel contrib",
-    "store": "(e) = (b) + default trace store",
+    "defaults": "(b) trace-request as shipped (store on)",
+    "full": "(c) trace-request, store=False + sink",
+    "otlp": "(d) trace-request, OTLP to a loopback collector",
+    "unsampled": "(e) trace-request, not sampled",
+    "otel": "(f) OTel contrib (FastAPI + SQLAlchemy)",
+    "fastapi": "(g) FastAPI built-in telemetry",
 }
 
 SHM = "/dev/shm"
@@ -214,21 +223,25 @@ def make_variant(name: str, *, keep_otel_spans: bool = True) -> Variant:
     if name == "full":
         variant.sink = CountingSink()
         instrument(app, on_trace=variant.sink)
-    elif name == "store":
+    elif name == "defaults":
+        from tracer.sinks.store import TraceStore
+
+        variant.sink = CountingSink()  # counts spans; the store is what is measured
+        variant.store = TraceStore(os.path.join(scratch_dir(), "traces.db"))
+        instrument(app, on_trace=variant.sink, store=variant.store)
+    elif name == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        from benchmarks import collector
+        from tracer.sinks.exporters.otlp_env import OTLPSink
+
         variant.sink = CountingSink()
-        try:
-            from tracer.sinks.store import TraceStore
-        except ImportError:
-            variant.notes.append("this tracer has no trace store: same as full")
-            instrument(app, on_trace=variant.sink)
-        else:
-            variant.store = TraceStore(os.path.join(scratch_dir(), "traces.db"))
-            instrument(app, on_trace=variant.sink, store=variant.store)
+        otlp = OTLPSink(OTLPSpanExporter(endpoint=f"{collector.url()}/v1/traces"))
+        instrument(app, on_trace=[variant.sink, otlp])
     elif name == "unsampled":
         variant.sink = CountingSink()
         variant.notes.append(instrument_unsampled(app, variant.sink))
-    elif name == "otel":
-        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    elif name in ("otel", "fastapi"):
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
@@ -241,8 +254,15 @@ def make_variant(name: str, *, keep_otel_spans: bool = True) -> Variant:
             provider.add_span_processor(SimpleSpanProcessor(variant.exporter))
         else:
             provider.add_span_processor(SimpleSpanProcessor(_DroppingExporter()))
-        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
         app.state.bench_tracer_provider = provider
+        if name == "otel":
+            from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+            FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
+        elif isinstance(getattr(app, "_telemetry", None), dict):
+            app._telemetry["tracer_provider"] = provider  # what a global provider turns on
+        else:
+            variant.notes.append("this FastAPI has no built-in telemetry (< 0.142): untraced")
     elif name != "base":
         raise ValueError(name)
     return variant
