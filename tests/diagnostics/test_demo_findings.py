@@ -28,9 +28,10 @@ EXPECTED: dict[str, list[str]] = {
     "search_422": ["validation_failed"],
     "bad_json": ["validation_failed"],
     "bad_body": ["validation_failed"],
-    "no_token": ["dependency_raised"],
-    "bad_token": ["dependency_raised"],
-    "bad_version": ["dependency_raised"],
+    # an HTTPException is the app answering on purpose: not a problem, in a dependency or not
+    "no_token": [],
+    "bad_token": [],
+    "bad_version": [],
     "boom": ["server_error"],
     "n_plus_one": ["n_plus_one"],
     "eager": [],
@@ -104,32 +105,15 @@ def test_invalid_json_is_blamed_on_parsing(demo_traces: dict[str, Trace]) -> Non
     assert "not valid JSON" in finding.title
 
 
-@pytest.mark.parametrize(
-    ("label", "dependency", "chain", "message"),
-    [
-        (
-            "no_token",
-            "OAuth2PasswordBearer",
-            ["get_current_user", "OAuth2PasswordBearer"],
-            "401: Not authenticated",
-        ),
-        ("bad_token", "get_current_user", ["get_current_user"], "401: invalid or expired token"),
-        (
-            "bad_version",
-            "require_api_version",
-            ["require_api_version"],
-            "400: unsupported X-API-Version: 9",
-        ),
-    ],
-)
-def test_dependency_that_said_no_is_named_with_its_chain(
-    demo_traces: dict[str, Trace], label: str, dependency: str, chain: list[str], message: str
+@pytest.mark.parametrize("label", ["no_token", "bad_token", "bad_version"])
+def test_an_intentional_http_exception_in_a_dependency_is_explained_not_a_finding(
+    demo_traces: dict[str, Trace], label: str
 ) -> None:
-    finding = only(demo_traces[label], "dependency_raised")
-    assert finding.layer == f"dependency {dependency}"
-    assert finding.title.endswith(f"from dependency {dependency}")
-    assert finding.evidence["chain"] == chain
-    assert finding.evidence["exception.message"] == message
+    from tracer.analysis.explain import explain
+
+    assert diagnose(demo_traces[label], QUIET) == []
+    dependencies = next(e for e in explain(demo_traces[label]) if e.step == 4)
+    assert "raised HTTPException" in dependencies.text
 
 
 def test_unhandled_error_path_and_missing_middleware_headers(

@@ -6,6 +6,7 @@ import pytest
 
 from tests.diagnostics.build import TraceBuilder
 from tracer.analysis.explain import ROLES, StepExplanation, explain, time_by_step
+from tracer.analysis.index import analyse
 from tracer.model import STEP_NAMES, Trace
 
 MS = 1_000_000
@@ -109,9 +110,8 @@ def test_steps_add_up_to_the_root_span_and_only_tasks_are_background(
     trace = demo_traces["n_plus_one"]
     by_step = time_by_step(trace)
     assert list(by_step) == list(range(1, 11))
-    # own times tile the root span; only concurrent siblings (body receive) overlap
-    root = trace.root.duration_ns
-    assert root <= sum(by_step.values()) <= root * 1.05
+    # own times and the untraced gaps tile the root span exactly: nothing counted twice
+    assert sum(by_step.values()) + analyse(trace).untraced_ns == trace.root.duration_ns
     # get_db's teardown commits after the response, but it is dependency work, not a task
     assert by_step[10] == 0
     assert not steps(trace)[10].happened
@@ -123,17 +123,21 @@ def test_a_step_with_own_time_happened(demo_traces: dict[str, Trace], label: str
         assert step.happened or step.own_ns == 0, step
 
 
-def test_time_by_step_subtracts_merged_children_and_counts_each_span_under_its_step() -> None:
+def test_time_by_step_gives_each_instant_one_owner_and_the_root_s_time_is_untraced() -> None:
     b = TraceBuilder(status=200, end_ms=100)
     handler = b.add("h", "handler", 6, 10, 60)
     b.add("SELECT a", "db", 6, 20, 30, handler)
-    b.add("SELECT b", "db", 6, 25, 40, handler)  # overlaps the first: merged for the parent
+    b.add("SELECT b", "db", 6, 25, 40, handler)  # overlaps a: 25-30 goes to b, started last
     b.add("task", "background", 10, 85, 95)
-    by_step = time_by_step(b.trace(response_end_ms=80))
-    assert by_step[6] == (50 - 20 + 10 + 15) * MS
-    assert by_step[1] == (10 + 40 - 10) * MS  # the root: 0-10, 60-85 and 95-100
-    assert by_step[10] == 10 * MS  # the task only: the root's tail is still the root's
-    assert sum(by_step.values()) == (100 + 5) * MS  # the overlapping 5 ms counted twice
+    trace = b.trace(response_end_ms=80)
+    by_step = time_by_step(trace)
+    assert by_step[6] == 50 * MS  # h 10-20 and 40-60, SELECT a 20-25, SELECT b 25-40
+    assert by_step[1] == 0  # the root is structural: 0-10, 60-85 and 95-100 are untraced
+    assert by_step[10] == 10 * MS  # the task only
+    index = analyse(trace)
+    assert index.untraced_ns == 40 * MS
+    assert [(g.start_ns - trace.root.start_ns) // MS for g in index.untraced] == [0, 60, 95]
+    assert sum(by_step.values()) + index.untraced_ns == 100 * MS  # nothing counted twice
 
 
 def test_an_empty_trace_explains_nothing_happened() -> None:

@@ -144,6 +144,11 @@ def _one_slow_span(own_ms: float, total_ms: float, child_ms: float = 0) -> Trace
     span = b.add("serialize Big", "serialization", 7, 0, own_ms + child_ms)
     if child_ms:
         b.add("render JSONResponse", "serialization", 7, own_ms, own_ms + child_ms, span)
+    # the rest of the request is traced work in small pieces, not one untraced gap
+    start = own_ms + child_ms
+    while start < total_ms:
+        b.add(f"step at {start}", "handler", 6, start, min(total_ms, start + 50))
+        start += 50
     return b.trace()
 
 
@@ -160,6 +165,34 @@ def test_dominant_step_needs_both_time_and_share(
 def test_dominant_step_subtracts_children() -> None:
     # 150 ms own + 150 ms in its child: neither is 200 ms on its own
     assert codes(_one_slow_span(150, 310, child_ms=150)) == []
+
+
+def test_a_stuck_request_blames_the_gap_and_what_ran_before_it_not_the_route() -> None:
+    """Pool deadlock: the handler ended at 16 ms, then nothing ran for 90 s inside the route."""
+    b = TraceBuilder(end_ms=90_020)
+    route = b.add("route /x", "routing", 3, 1, 90_019)
+    b.add("h", "handler", 6, 2, 16, route)
+    (finding,) = diagnose(b.trace())
+    assert finding.code == "dominant_step"
+    assert finding.title.startswith("90.00 s (100% of the request) is untraced")
+    assert finding.evidence["inside"] == "route /x"
+    assert finding.evidence["after"] == "h"
+    assert "route /x took" not in finding.title
+
+
+def test_a_first_call_gap_is_never_a_slowness_finding() -> None:
+    b = TraceBuilder(end_ms=400)
+    route = b.add("route /x", "routing", 3, 0, 400)
+    b.add(
+        "endpoint inspection",
+        "routing",
+        3,
+        1,
+        399,
+        route,
+        {"gap.cause": "endpoint inspection", "gap.first_call": True},
+    )
+    assert codes(b.trace()) == []
 
 
 def test_dominant_step_ignores_work_after_the_response() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.golden.test_golden_demo import recorded
+from tracer.analysis.accounting import DRAWN_GAP_NS
 from tracer.analysis.readers import fmt_ns
 from tracer.model import STEP_NAMES
 from tracer.renderers import SequenceRenderer, get_renderer
@@ -60,6 +61,22 @@ def test_step_totals_match_the_json(scenario: str, fmt: str) -> None:
     assert all(reference[step] == 0 for step in set(reference) - set(shown))
 
 
+@pytest.mark.parametrize("fmt", ["sequence", "waterfall", "tree", "explain"])
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_untraced_total_matches_the_json_and_everything_adds_up(scenario: str, fmt: str) -> None:
+    document = _json(scenario)
+    analysis = document["analysis"]
+    untraced = analysis["untraced_ns"]
+    assert untraced == sum(g["duration_ns"] for g in analysis["untraced"])
+    spans = document["spans"]
+    root = next(s for s in spans if s["parent_id"] is None)
+    total = sum(analysis["time_by_step_ns"].values()) + untraced
+    assert total == root["end_ns"] - root["start_ns"]
+    text = " ".join(_text(scenario, fmt).split("own time by step", 1)[1].split())
+    shown = re.search(rf"untraced ({_DUR})", text)
+    assert shown is not None and shown[1] == format_duration(untraced)
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_a_step_with_time_happened(scenario: str) -> None:
     analysis = _json(scenario)["analysis"]
@@ -82,6 +99,11 @@ def test_tree_and_waterfall_show_every_span_duration(scenario: str) -> None:
         (format_offset(s["start_ns"] - t0), format_duration(s["end_ns"] - s["start_ns"]))
         for s in spans
     )
+    rows.update(  # an untraced gap from 50 µs gets a row of its own
+        (format_offset(g["start_ns"] - t0), format_duration(g["duration_ns"]))
+        for g in _json(scenario)["analysis"]["untraced"]
+        if g["duration_ns"] >= DRAWN_GAP_NS
+    )
     waterfall = Counter(
         (m[1], m[2])
         for line in _text(scenario, "waterfall").splitlines()
@@ -102,6 +124,10 @@ def test_sequence_rows_are_span_durations_and_the_middleware_row_is_step_2(
         for s in spans
         for edge in ("start_ns", "end_ns")
     }
+    known.update(
+        (format_offset(g["start_ns"] - t0), format_duration(g["duration_ns"]))
+        for g in document["analysis"]["untraced"]
+    )
     out = [s for s in spans if s["phase"] == "middleware" and s["step"] == 8]
     if out:  # "response out through N layers": the message's way through them all
         first = min(s["start_ns"] for s in out)

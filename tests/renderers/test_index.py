@@ -13,27 +13,79 @@ def _span(sid: str, parent: str | None, start: int, end: int, step: int = 6) -> 
     return Span(sid, parent, sid, "handler", step, start, end)
 
 
-def test_self_time_subtracts_the_union_of_overlapping_children_clipped_to_the_parent() -> None:
+def test_each_instant_has_one_owner_the_innermost_span_that_started_last() -> None:
     trace = Trace(
         "t",
         [
             _span("p", None, 0, 100, step=1),
             _span("a", "p", 10, 50),
-            _span("b", "p", 40, 70),  # overlaps a
+            _span("b", "p", 40, 70),  # overlaps a: 40-50 goes to b, which started last
             _span("c", "p", 90, 120),  # runs past its parent
         ],
     )
     index = analyse(trace)
     own = index.own_ns
-    assert own["p"] == 100 - 60 - 10
-    assert own["a"] == 40
+    assert own["p"] == 100 - 60 - 10  # p is work here (a handler root), not structural
+    assert own["a"] == 30
+    assert own["b"] == 30
     assert own["c"] == 30
-    assert dict(index.step_ns) == {**dict.fromkeys(range(1, 11), 0), 1: 30, 6: 40 + 30 + 30}
+    assert dict(index.step_ns) == {**dict.fromkeys(range(1, 11), 0), 1: 30, 6: 30 + 30 + 30}
+    assert sum(index.step_ns.values()) + index.untraced_ns == index.extent_ns == 120
 
 
 def test_own_time_is_never_negative_even_for_children_wider_than_their_parent() -> None:
     trace = Trace("t", [_span("p", None, 10, 20, step=1), _span("a", "p", 0, 30)])
     assert analyse(trace).own_ns == {"p": 0, "a": 30}
+
+
+def test_a_send_under_the_root_stops_the_route_span_s_clock() -> None:
+    """Uvicorn's send is parented to the root, but the route span is awaiting it."""
+    trace = Trace(
+        "t",
+        [
+            Span("r", None, "GET /x", "asgi", 1, 0, 100),
+            Span("route", "r", "route /x", "routing", 3, 10, 90),
+            Span("h", "route", "h", "handler", 6, 20, 40),
+            Span("s", "r", "send http.response.start", "send", 9, 50, 70),
+        ],
+    )
+    index = analyse(trace)
+    assert index.own_ns["s"] == 20
+    assert index.own_ns["route"] == 0  # structural: its uncovered time is untraced
+    gaps = [(g.start_ns, g.end_ns, g.parent_id) for g in index.untraced]
+    assert gaps == [
+        (0, 10, "r"),
+        (10, 20, "route"),
+        (40, 50, "route"),
+        (70, 90, "route"),
+        (90, 100, "r"),
+    ]
+    assert sum(index.step_ns.values()) + index.untraced_ns == 100
+
+
+def test_a_span_carrying_gap_cause_is_a_named_gap_not_work() -> None:
+    trace = Trace(
+        "t",
+        [
+            Span("r", None, "GET /x", "asgi", 1, 0, 100),
+            Span(
+                "i",
+                "r",
+                "inspect",
+                "routing",
+                3,
+                10,
+                40,
+                attributes={"gap.cause": "endpoint inspection", "gap.first_call": True},
+            ),
+        ],
+    )
+    index = analyse(trace)
+    named = [g for g in index.untraced if g.name]
+    assert [(g.start_ns, g.end_ns, g.label) for g in named] == [
+        (10, 40, "endpoint inspection (first call)")
+    ]
+    assert index.step_ns[3] == 0
 
 
 def test_own_intervals_are_the_gaps() -> None:
@@ -49,13 +101,18 @@ def test_step_totals_are_own_time_grouped_by_step() -> None:
     totals, own = index.step_ns, index.own_ns
     assert list(totals) == list(range(1, 11))
     assert sum(totals.values()) == sum(own.values())
+    parts = index.own_by_step
     for step, total in totals.items():
-        assert total == sum(index.own_by_step[s.span_id].get(step, 0) for s in trace.spans)
+        assert total == sum(
+            parts[s.span_id].get(step, 0) for s in trace.spans if s.span_id in parts
+        )
     # a layer's way in is step 2 (its span's step), what it does after its inner app was
     # entered is step 8; every other span counts under its own step
     for span in trace.spans:
-        parts = index.own_by_step[span.span_id]
-        assert set(parts) <= ({2, 8} if span in index.layers else {span.step})
+        if index.is_structural(span):
+            assert span.span_id not in parts and index.own_ns[span.span_id] == 0
+            continue
+        assert set(parts[span.span_id]) <= ({2, 8} if span in index.layers else {span.step})
 
 
 def test_a_layer_splits_its_own_time_into_way_in_and_way_out() -> None:

@@ -135,6 +135,14 @@ def _dep_label(span: Span) -> str:
     return span.name
 
 
+def _nested(ctx: StepContext, dep: Span, ids: set[str]) -> str:
+    """``get_user (needs get_token (needs OAuth2PasswordBearer), get_db (yield))``: true depth."""
+    below = [c for c in ctx.ix.kids(dep) if c.span_id in ids]
+    if not below:
+        return _dep_label(dep)
+    return f"{_dep_label(dep)} (needs {', '.join(_nested(ctx, c, ids) for c in below)})"
+
+
 def _teardown_text(ctx: StepContext, dep: Span, teardown: Span | None) -> str:
     if teardown is None:
         return f"{dep.name} is suspended at `yield`; its teardown was not recorded"
@@ -161,7 +169,9 @@ def _dependencies(ctx: StepContext) -> tuple[bool, str]:
     ]
     if not deps:
         return True, "no Depends() on this route: FastAPI's solver only gathered the parameters"
-    parts = [f"Depends resolved {listed([_dep_label(d) for d in deps])}"]
+    ids = {d.span_id for d in deps}
+    top = [d for d in deps if d.parent_id not in ids]
+    parts = [f"Depends resolved {listed([_nested(ctx, d, ids) for d in top])}"]
     teardowns = [s for s in spans if s.attributes.get("dependency.teardown")]
     for dep in deps:
         raised = exception_of(dep)

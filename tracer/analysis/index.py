@@ -6,11 +6,15 @@ own time used to be recomputed by each consumer, and the copies disagreed
 for the same trace). :func:`analyse` builds them once per trace; everything a
 user sees for one trace is derived from the same :class:`TraceIndex`.
 
-Time accounting (design §5): a span's own time is its duration minus the
-union of its children's intervals clipped to it, never negative. Own time is
-counted under the step the span belongs to, with one refinement: a middleware
-layer's own time after its inner app was entered (the layer's work on the way
-back out) counts under step 8, so step 2 is exactly the time on the way in.
+Time accounting (design §5, :mod:`tracer.analysis.accounting`): every instant
+of the request has one owner, the innermost span running then (a ``send`` or
+``receive`` message outranks what is awaiting it). A span's own time is the
+instants it owns; a structural span's (root, router, route, solver) and a
+hook-named gap's are :class:`Untraced` intervals instead, so the step totals
+plus ``untraced_ns`` equal the wall time. Own time counts under the span's
+step, with one refinement: a middleware layer's own time after its inner app
+was entered (its work on the way back out) is step 8, so step 2 is exactly the
+time on the way in.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from tracer.analysis.accounting import Interval as Interval
+from tracer.analysis.accounting import Untraced, is_structural, partition
 from tracer.model import Span, Trace
 
-Interval = tuple[int, int]
 STEPS = tuple(range(1, 11))
 
 #: Layers FastAPI/Starlette add around the user's middleware: they add no headers of their own.
@@ -94,7 +99,8 @@ class TraceIndex:
 
     ``children[None]`` holds the roots (and orphans whose parent is missing);
     ``own_by_step[span_id]`` splits a span's own time by the step it counts
-    under (one entry for every span but a middleware layer's way in and out).
+    under (one entry for every span but a middleware layer's way in and out,
+    none for a structural span); ``untraced`` lists the gaps in time order.
     """
 
     trace: Trace
@@ -110,6 +116,17 @@ class TraceIndex:
     response_origin: str | None
     response_end: int
     response_ns: int | None
+    untraced: tuple[Untraced, ...] = ()
+    untraced_ns: int = 0
+    #: first span start to last span end: what the step totals plus untraced add up to
+    extent_ns: int = 0
+
+    def untraced_in(self, span: Span) -> list[Untraced]:
+        """The gaps that sit directly in ``span``."""
+        return [g for g in self.untraced if g.parent_id == span.span_id]
+
+    def is_structural(self, span: Span) -> bool:
+        return is_structural(span)
 
     def kids(self, span: Span | None) -> tuple[Span, ...]:
         """Children of ``span`` in start order (the roots for ``None``)."""
@@ -166,8 +183,13 @@ def build_index(trace: Trace) -> TraceIndex:
         ordered.append(span)
         depth[span.span_id] = d
         stack.extend((c, d + 1) for c in reversed(kids.get(span.span_id, [])))
-    own = {s.span_id: own_intervals(s, kids.get(s.span_id, [])) for s in trace.spans}
-    own_by_step = {s.span_id: _split_by_step(s, own[s.span_id], kids, by_id) for s in trace.spans}
+    timeline = partition(trace.spans, depth)
+    own = {s.span_id: list(timeline.own.get(s.span_id, ())) for s in trace.spans}
+    own_by_step = {
+        s.span_id: _split_by_step(s, own[s.span_id], kids, by_id)
+        for s in trace.spans
+        if not is_structural(s)
+    }
     step_ns = dict.fromkeys(STEPS, 0)
     for parts in own_by_step.values():
         for step, ns in parts.items():
@@ -190,6 +212,9 @@ def build_index(trace: Trace) -> TraceIndex:
         response_origin=None if origin is None else str(origin),
         response_end=response_end,
         response_ns=None if end is None or root is None else max(0, end - trace.start_ns),
+        untraced=timeline.untraced,
+        untraced_ns=sum(g.duration_ns for g in timeline.untraced),
+        extent_ns=max(0, trace.end_ns - trace.start_ns),
     )
 
 

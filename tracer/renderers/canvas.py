@@ -7,7 +7,6 @@ them; the canvas keeps that simple and keeps wide (CJK) characters in two cells.
 from __future__ import annotations
 
 import functools
-import re
 
 from rich.cells import get_character_cell_size
 from rich.segment import Segment
@@ -15,15 +14,14 @@ from rich.style import Style
 from rich.text import Text
 
 from tracer.renderers.glyphs import NBSP, to_ascii
+from tracer.renderers.terminal_safe import safe
 
 _WIDE_TAIL = ""
-_BLANKS = re.compile(r"[ \t\r\n\f\v]+")
 
 
 def clean(text: str, ascii: bool = False) -> str:
-    """One line of printable text: whitespace runs collapse, control characters go."""
-    text = _BLANKS.sub(" ", text).strip(" ")
-    text = "".join(c for c in text if c.isprintable() or c == NBSP)
+    """One printable line (:func:`.terminal_safe.safe`), trimmed; in ASCII when asked."""
+    text = safe(text).strip(" ")
     return to_ascii(text) if ascii else text
 
 

@@ -121,7 +121,9 @@ def step_time_lines(trace: Trace, width: int, micro: str, ascii: bool) -> list[T
     """ "Where the time went": own time per step (children not counted), the top one hot.
 
     The figures are the index's (the JSON's ``time_by_step_ns``); a step is
-    listed when one of its spans was recorded or it has own time.
+    listed when one of its spans was recorded or it has own time. Time no hook
+    covered closes the list as ``untraced`` (the JSON's ``untraced_ns``), so the
+    items add up to the request's wall time.
     """
     if not trace.spans:
         return []
@@ -142,6 +144,13 @@ def step_time_lines(trace: Trace, width: int, micro: str, ascii: bool) -> list[T
             line = Text(" " * indent, end="\n")
         line.append(item, theme.HOT if ns == top else theme.MUTED)
         line.append("  ")
+    if index.untraced_ns:
+        item = clean(f"untraced {format_duration(index.untraced_ns, micro)}", ascii)
+        if line.cell_len + cells(item) > width and line.cell_len > indent:
+            line.rstrip()
+            out.append(line)
+            line = Text(" " * indent, end="\n")
+        line.append(item, theme.UNTRACED)
     line.rstrip()
     out.append(line)
     return out

@@ -13,6 +13,7 @@ from tracer.model import Trace
 from tracer.renderers.base import ExportFormat, Renderer, TerminalRenderer, export
 from tracer.renderers.labels import request_line, status_text
 from tracer.renderers.sequence import SequenceRenderer
+from tracer.renderers.terminal_safe import safe
 
 DEFAULT_WIDTH = 100
 
@@ -26,7 +27,7 @@ class ExportRenderer(Renderer):
     def render(self, trace: Trace) -> str:
         width = self.width or DEFAULT_WIDTH
         view = self.view(width=width, ascii=self.ascii, color=self.color)
-        title = f"{request_line(trace)} → {status_text(trace.status_code)}"
+        title = safe(f"{request_line(trace)} → {status_text(trace.status_code)}")
         return export(view.renderable(trace), width, self.fmt, title=title)
 
 

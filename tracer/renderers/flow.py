@@ -12,13 +12,15 @@ from itertools import pairwise
 from statistics import median
 from typing import Any, Literal
 
-from tracer.analysis.index import analyse, is_layer_response, short_layer_name
+from tracer.analysis.accounting import DRAWN_GAP_NS
+from tracer.analysis.index import analyse, is_layer_response
 from tracer.analysis.processors import LaneMap, error_type, exception_of, failed_here, lanes
 from tracer.model import Span, Trace
 from tracer.renderers import labels
+from tracer.renderers.flow_warnings import skipped_layers
 from tracer.renderers.labels import format_duration
 
-RowKind = Literal["call", "return", "work", "event", "message", "hop", "gap"]
+RowKind = Literal["call", "return", "work", "event", "message", "hop", "gap", "untraced"]
 
 #: a gap this many times the median row gap (and over GAP_MIN_NS) gets a "⋮ later" row
 GAP_FACTOR = 5
@@ -63,7 +65,7 @@ def build_flow(trace: Trace, *, fold_middleware: bool = False) -> Flow:
     rows = _merge_returns(rows)
     rows = _insert_gaps(rows)
     not_reached = [lane.name for lane in lane_map.lanes if not lane.reached]
-    return Flow(trace, lane_map, rows, not_reached, _warnings(trace))
+    return Flow(trace, lane_map, rows, not_reached, skipped_layers(trace))
 
 
 class _Builder:
@@ -74,6 +76,7 @@ class _Builder:
         self.kids = self.index.children
         self.by_id = self.index.by_id
         self.out: list[Row] = []
+        self.started: dict[str, int] = {}
         self.depth = self.index.depth
         self.callers: dict[str, Span | None] = {}
         self.body_sends = sorted(
@@ -99,11 +102,25 @@ class _Builder:
             if done:
                 self._end(span, order)
                 continue
+            self.started[span.span_id] = order
             self._start(span, order)
             stack.append((span, True))
             stack.extend((c, False) for c in reversed(self.kids.get(span.span_id, ())))
+        self._untraced()
         self.out.sort(key=lambda r: (r.time_ns, r.order))
         return self.out
+
+    def _untraced(self) -> None:
+        """A row per gap no hook covered (from ``DRAWN_GAP_NS``), in the lane of its span."""
+        for gap in self.index.untraced:
+            if gap.duration_ns < DRAWN_GAP_NS:
+                continue
+            owner = self.by_id.get(gap.parent_id or "")
+            lane = self.lane(owner) if owner is not None else 1
+            row = Row(gap.start_ns, "untraced", lane, lane, text=gap.label)
+            row.dur_ns, row.end_ns = gap.duration_ns, gap.end_ns
+            # after its span's own call row when both start at the same instant
+            self._add(row, self.started.get(gap.parent_id or "", 0))
 
     def _add(self, row: Row, order: int) -> None:
         row.order = order
@@ -366,34 +383,13 @@ def _insert_gaps(rows: list[Row]) -> list[Row]:
     limit = max(GAP_FACTOR * median(positive), GAP_MIN_NS)
     out: list[Row] = []
     for i, row in enumerate(rows):
-        if i and gaps[i - 1] > limit:
+        # an untraced row already says what the time went to
+        if i and gaps[i - 1] > limit and rows[i - 1].kind != "untraced":
             gap = gaps[i - 1]
             text = f"{format_duration(gap)} later"
             out.append(Row(rows[i - 1].time_ns + gap // 2, "gap", 0, 0, text=text))
         out.append(row)
     return out
-
-
-def _warnings(trace: Trace) -> list[str]:
-    """A response built outside some middleware skipped what those layers add."""
-    index = analyse(trace)
-    origin, layers = index.response_origin, index.layers
-    names = [s.name for s in layers]
-    classes = [str(s.attributes.get("middleware.class", s.name)) for s in layers]
-    if origin is None or (origin not in names and origin not in classes):
-        return []
-    at = names.index(origin) if origin in names else classes.index(origin)
-    inner = [short_layer_name(s.name) for s in index.user_layers(layers[at + 1 :])]
-    if not inner:
-        return []
-    code = labels.status_text(trace.status_code).split(" ")[0]
-    text = f"{code} came from {origin}, outside {', '.join(inner)}"
-    headers = labels.header_names(trace.response.get("headers"))
-    if any("cors" in n.lower() for n in inner) and not any(
-        h.startswith("access-control-") for h in headers
-    ):
-        return [f"{text}: the response has no CORS headers"]
-    return [f"{text}: headers those layers add are missing"]
 
 
 __all__ = ["Flow", "Row", "build_flow"]

@@ -59,6 +59,7 @@ class Glyphs:
     axis_break: str = "≈"
     axis_end: str = "┤"
     mark: str = "◆"
+    untraced: str = "░"
     # tree
     branch: str = "├─ "
     last: str = "└─ "
@@ -109,6 +110,7 @@ ASCII = Glyphs(
     axis_break="~",
     axis_end="|",
     mark="*",
+    untraced="?",
     branch="|- ",
     last="`- ",
     pipe="|  ",

@@ -21,12 +21,18 @@ def analysis(trace: Trace) -> dict[str, Any]:
 
     ``own_ns_by_span`` splits each span's own time by the step it counts under
     (a middleware layer's way in is step 2, its way out step 8): the figures
-    the terminal views label their rows with.
+    the terminal views label their rows with. ``time_by_step_ns`` plus
+    ``untraced_ns`` is the request's wall time; ``untraced`` lists each gap no
+    hook covered (``parent_id``: the span it sits in; ``name``: the cause a
+    hook recorded, ``null`` when unknown).
     """
-    own = analyse(trace).own_by_step if trace.spans else {}
+    index = analyse(trace) if trace.spans else None
+    own = index.own_by_step if index is not None else {}
     return {
         "findings": [finding.to_dict() for finding in diagnose(trace)],
         "time_by_step_ns": {str(step): ns for step, ns in time_by_step(trace).items()},
+        "untraced_ns": index.untraced_ns if index is not None else 0,
+        "untraced": [gap.to_dict() for gap in index.untraced] if index is not None else [],
         "own_ns_by_span": {
             span_id: {str(step): ns for step, ns in parts.items()} for span_id, parts in own.items()
         },

@@ -88,9 +88,13 @@ def _lines(row: Row, ids: list[str], flow: Flow) -> list[str]:
     dst = ids[row.dst]
     if row.kind == "gap":
         return [f"Note over {ids[0]},{ids[-1]}: {escape('⋮ ' + row.text)}"]
+    if row.kind == "untraced":
+        return [f"Note over {dst}: ░ {label}"]
     if row.kind in ("work", "event"):
         mark = "✖" if row.error else "◇" if row.kind == "event" else "●"
-        return [f"Note over {dst}: {mark} {label}"]
+        nested = "└ " if row.depth else ""
+        indent = "··" * max(0, row.depth - 1)
+        return [f"Note over {dst}: {mark} {escape(indent + nested)}{label}"]
     if row.kind == "call":
         arrow = "-x" if row.leaf and row.error else "->>"
     elif row.kind == "return":

@@ -231,6 +231,7 @@ class _Drawing:
             f"{g.work} work",
             f"{g.event} event",
             f"{g.error} error",
+            f"{g.untraced} untraced",
             f"{g.active} active",
             f"{g.idle} idle",
         ]
@@ -288,13 +289,19 @@ class _Drawing:
         if row.dur_ns is not None:
             dur = format_duration(row.dur_ns, g.micro)
             hot = row.dur_ns >= self.hot_ns
-            first.put(lay.width - cells(dur), dur, theme.HOT if hot else theme.MUTED)
+            style = theme.HOT if hot else theme.MUTED
+            if row.kind == "untraced":
+                style = theme.UNTRACED
+            first.put(lay.width - cells(dur), dur, style)
         return [first, *self._label(row, first, label_x)]
 
     def _arrow(self, canvas: Canvas, row: Row) -> int:
         """Draw the row's arrow or marker; return the column its label starts at."""
         lay, g = self.lay, self.g
         x_src, x_dst = lay.x(row.src), lay.x(row.dst)
+        if row.kind == "untraced":
+            canvas.put(x_dst, g.untraced, theme.UNTRACED)
+            return x_dst + 2
         if row.kind in ("work", "event"):
             mark = g.error if row.error else g.event if row.kind == "event" else g.work
             style = theme.ERROR if row.error else self.lane_style[row.dst]
@@ -332,7 +339,10 @@ class _Drawing:
         text_style = theme.ERROR if row.error and row.kind != "call" else ""
         if row.kind == "return":
             text_style = theme.ERROR if row.error else theme.RETURN
-        prefix = ("  " * (row.depth - 1) + g.nested) if row.depth else ""
+        if row.kind == "untraced":
+            text_style = theme.UNTRACED
+        # no-break spaces: the wrapper drops a line's leading spaces, not these
+        prefix = (NBSP * 2 * (row.depth - 1) + g.nested) if row.depth else ""
         text = row.text
         if row.kind == "return" and row.count > 1:
             text += f" (unwind ×{row.count})"

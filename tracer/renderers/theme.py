@@ -47,6 +47,8 @@ RETURN = "grey58"
 BADGE = "bold reverse"
 TITLE = "bold reverse"
 HOT = "bold"
+#: time no hook covered: a gap, not work
+UNTRACED = "italic grey50"
 
 
 def status_style(code: int | None) -> str:

@@ -1,11 +1,14 @@
 """The tree: a compact, plain-text span tree for logs and quick reading.
 
 One line per span in tree order: name, duration, step and phase, and the
-error when the span failed. No colour, no box drawing in ASCII mode.
+error when the span failed; an untraced gap of 50 µs or more gets a line of
+its own among its span's children (no step: it is nobody's work). No colour,
+no box drawing in ASCII mode.
 """
 
 from __future__ import annotations
 
+from tracer.analysis.accounting import DRAWN_GAP_NS, Untraced
 from tracer.analysis.index import analyse
 from tracer.analysis.processors import error_type, exception_of
 from tracer.model import PHASES, Span, Trace
@@ -32,13 +35,20 @@ class TreeRenderer(Renderer):
         head = "  ".join(
             clean(t, self.ascii) for t in (left, status_text(trace.status_code), right)
         )
-        lines: list[tuple[str, Span]] = []
+        lines: list[tuple[str, Span | Untraced]] = []
         index = analyse(trace)
+        gaps = [gap for gap in index.untraced if gap.duration_ns >= DRAWN_GAP_NS]
 
-        def walk(span: Span, prefix: str, last: bool, top: bool) -> None:
+        def walk(span: Span | Untraced, prefix: str, last: bool, top: bool) -> None:
             branch = "" if top else (g.last if last else g.branch)
+            if isinstance(span, Untraced):
+                label = clean(f"{g.untraced} {span.label}", self.ascii)
+                lines.append((prefix + branch + label, span))
+                return
             lines.append((prefix + branch + clean(span.name, self.ascii), span))
-            below = index.kids(span)
+            below: list[Span | Untraced] = [*index.kids(span)]
+            below.extend(gap for gap in gaps if gap.parent_id == span.span_id)
+            below.sort(key=lambda item: item.start_ns)
             inner = prefix if top else prefix + ("   " if last else g.pipe)
             for i, child in enumerate(below):
                 walk(child, inner, i == len(below) - 1, False)
@@ -50,6 +60,9 @@ class TreeRenderer(Renderer):
         for text, span in lines:
             pad = " " * max(0, width - cells(text))
             dur = format_duration(span.duration_ns, g.micro)
+            if isinstance(span, Untraced):
+                out.append(f"{text}{pad}  {dur:>7}")
+                continue
             line = f"{text}{pad}  {dur:>7}  {span.step:>2} {span.phase}"
             problem = _problem(span, g)
             if problem:

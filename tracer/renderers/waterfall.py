@@ -1,10 +1,12 @@
 """The waterfall: one row per span, bars scaled to time.
 
 ``█`` is a span's own time, ``─`` time spent waiting on its children, ``┈`` a
-yield dependency suspended until its teardown. Bar ends use eighth blocks and
-every span gets at least one glyph. ``▼┊`` marks when the response was
-complete; when background work dwarfs the response the axis breaks (``≈``) and
-the rest is compressed, so the request itself keeps most of the width.
+yield dependency suspended until its teardown, ``░`` time no hook covered (an
+untraced gap; from 50 µs it gets a row of its own, named when a hook named
+it). Bar ends use eighth blocks and every span gets at least one glyph.
+``▼┊`` marks when the response was complete; when background work dwarfs the
+response the axis breaks (``≈``) and the rest is compressed, so the request
+itself keeps most of the width.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from tracer.analysis.accounting import DRAWN_GAP_NS, Untraced
 from tracer.analysis.index import analyse
 from tracer.analysis.processors import failed_here
 from tracer.model import Span, Trace
@@ -97,7 +100,8 @@ class _Waterfall:
         self.spans = sorted(
             self.index.ordered, key=lambda s: (s.start_ns, self.depth.get(s.span_id, 0))
         )
-        names = [self._name(s) for s in self.spans]
+        self.gaps = [g for g in self.index.untraced if g.duration_ns >= DRAWN_GAP_NS]
+        names = [self._name(s) for s in self.spans] + [self._gap_name(g) for g in self.gaps]
         self.name_width = min(max((cells(n) for n in names), default=8), max(16, width * 3 // 10))
         last = format_offset(trace.end_ns - trace.start_ns)
         self.offset_width = max(5, len(last))
@@ -107,11 +111,7 @@ class _Waterfall:
         resp = self.index.response_ns
         self.response_col = None if resp is None else self._col(resp)
         self.hot_ns = max(1, (resp or self.axis.total) // 10)
-        self.teardowns = {
-            s.name.removesuffix(" teardown"): s
-            for s in trace.spans
-            if s.phase == "dependency" and s.name.endswith(" teardown")
-        }
+        self.teardowns = _teardowns(trace.spans)
 
     def _t(self, text: str) -> str:
         return clean(text, self.ascii)
@@ -119,15 +119,28 @@ class _Waterfall:
     def _name(self, span: Span) -> str:
         return " " * self.depth.get(span.span_id, 0) + self._t(span.name)
 
+    def _gap_depth(self, gap: Untraced) -> int:
+        return 0 if gap.parent_id is None else self.depth.get(gap.parent_id, 0) + 1
+
+    def _gap_name(self, gap: Untraced) -> str:
+        return " " * self._gap_depth(gap) + self._t(f"{self.g.untraced} {gap.label}")
+
     def _col(self, t: int) -> int:
         return min(self.axis.width - 1, int(self.axis.x(t)))
 
     def lines(self) -> list[Text | Canvas]:
         out: list[Text | Canvas] = [*self._title(), Text(""), *self._header()]
         step: int | None = None
-        for span in self.spans:
-            out.append(self._row(span, span.step if span.step != step else None))
-            step = span.step
+        rows: list[tuple[int, int, Span | Untraced]] = [
+            (s.start_ns, self.depth.get(s.span_id, 0), s) for s in self.spans
+        ]
+        rows.extend((g.start_ns, self._gap_depth(g), g) for g in self.gaps)
+        for _, _, item in sorted(rows, key=lambda r: (r[0], r[1])):
+            if isinstance(item, Untraced):
+                out.append(self._gap_row(item))
+                continue
+            out.append(self._row(item, item.step if item.step != step else None))
+            step = item.step
         out.extend(self._footer())
         return out
 
@@ -193,6 +206,18 @@ class _Waterfall:
         canvas.put(self.width - cells(dur), dur, theme.HOT if hot else theme.MUTED)
         return canvas
 
+    def _gap_row(self, gap: Untraced) -> Canvas:
+        g, base, canvas = self.g, self.t0, Canvas(self.width)
+        canvas.put(4, truncate(self._gap_name(gap), self.name_width, g.ellipsis), theme.UNTRACED)
+        offset = format_offset(gap.start_ns - base)
+        canvas.put(self.bar_x - 1 - len(offset), offset, theme.MUTED)
+        first = self._col(gap.start_ns - base)
+        last = max(first, min(self.axis.width - 1, math.ceil(self.axis.x(gap.end_ns - base)) - 1))
+        canvas.put(self.bar_x + first, g.untraced * (last - first + 1), theme.UNTRACED)
+        dur = format_duration(gap.duration_ns, g.micro)
+        canvas.put(self.width - cells(dur), dur, theme.UNTRACED)
+        return canvas
+
     def _bar(self, canvas: Canvas, span: Span, color: str) -> None:
         g, axis, x0 = self.g, self.axis, self.bar_x
         base = self.t0
@@ -207,7 +232,14 @@ class _Waterfall:
             cells_[col] = _cell(col, start, end, own, g)
         if not any(cells_):
             cells_[first] = g.eighths[1] if own else g.wait
-        teardown = self.teardowns.get(span.name)
+        for gap in self.index.untraced_in(span):
+            if gap.duration_ns >= DRAWN_GAP_NS:
+                a = self._col(gap.start_ns - base)
+                b = max(a, min(axis.width - 1, math.ceil(axis.x(gap.end_ns - base)) - 1))
+                for col in range(a, b + 1):
+                    if cells_[col] in ("", g.wait):
+                        cells_[col] = g.untraced
+        teardown = self.teardowns.get(span.span_id)
         if teardown is not None and teardown.start_ns > span.end_ns:
             a = self._col(span.end_ns - base) + 1
             b = self._col(teardown.start_ns - base)
@@ -223,6 +255,8 @@ class _Waterfall:
         for col, char in enumerate(cells_):
             if char:
                 style = theme.DIM if char in (g.axis_break, g.suspended) else color
+                if char == g.untraced:
+                    style = theme.UNTRACED
                 if char == g.error:
                     style = theme.ERROR
                 canvas.put(x0 + col, char, style)
@@ -237,6 +271,7 @@ class _Waterfall:
             f"{g.full} own time",
             f"{g.wait} waiting on children",
             f"{g.suspended} suspended (yield dep)",
+            f"{g.untraced} untraced",
             f"{g.mark} event",
             f"{g.error} error",
             f"{g.response}{g.response_line} response complete",
@@ -246,6 +281,33 @@ class _Waterfall:
         out = legend_lines(items, self.width)
         out.extend(step_time_lines(self.trace, self.width, g.micro, self.ascii))
         return out
+
+
+def _teardowns(spans: list[Span]) -> dict[str, Span]:
+    """Each yield dependency's teardown, by the dependency's span id.
+
+    Only a dependency that really ran to its ``yield`` is suspended: a cached
+    use of it (``dependency.cached``) or a plain one is not, even when a
+    teardown with its name runs later. Teardowns pair with the first uncached
+    generator of their name (``dependency.name``, else the span name).
+    """
+    out: dict[str, Span] = {}
+    pending = [
+        s
+        for s in sorted(spans, key=lambda s: s.start_ns)
+        if s.phase == "dependency"
+        and s.attributes.get("dependency.kind") in ("generator", "async_generator")
+        and not s.attributes.get("dependency.cached")
+    ]
+    for teardown in sorted(spans, key=lambda s: s.start_ns):
+        if teardown.phase != "dependency" or not teardown.name.endswith(" teardown"):
+            continue
+        name = teardown.attributes.get("dependency.name") or teardown.name.removesuffix(" teardown")
+        match = next((d for d in pending if d.name == name), None)
+        if match is not None:
+            pending.remove(match)
+            out[match.span_id] = teardown
+    return out
 
 
 def _cell(col: int, start: float, end: float, own: list[tuple[float, float]], g: Glyphs) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from tracer.analysis.diagnostics.blame import is_intentional
 from tracer.analysis.diagnostics.finding import Finding, Thresholds
 from tracer.analysis.index import TraceIndex
 from tracer.analysis.processors import exception_of
@@ -97,7 +98,14 @@ def _dependency_chain(ix: TraceIndex, span: Span) -> list[str]:
 
 
 def dependency_raised(ix: TraceIndex, _: Thresholds) -> list[Finding]:
-    """A 4xx raised inside a dependency: the handler never ran, the dependency said no."""
+    """A 4xx from an unexpected error inside a dependency: the handler never ran.
+
+    An ``HTTPException`` is the app answering on purpose (a 401 for a missing
+    token, a 404 for an unknown id): that is the dependency's job, not a
+    problem, exactly as when a handler raises it, so neither gets a finding
+    (``--explain`` still says which dependency answered). What remains is a
+    4xx that an exception handler made from some other error.
+    """
     trace = ix.trace
     code = trace.status_code
     if code is None or not 400 <= code < 500:
@@ -110,6 +118,8 @@ def dependency_raised(ix: TraceIndex, _: Thresholds) -> list[Finding]:
             or span.attributes.get("dependency.teardown")
         ):
             continue
+        if is_intentional(raised[0]):
+            return []
         chain = _dependency_chain(ix, span)
         needed_by = " ← ".join(reversed(chain[:-1]))
         via = f" (needed by {needed_by})" if needed_by else ""
@@ -179,12 +189,14 @@ def server_error(ix: TraceIndex, _: Thresholds) -> list[Finding]:
         f"{raiser.name} raised {kind}: {message}; it propagated through "
         f"{len(path) - 1} layer(s) to the server."
     )
-    if origin == "ServerErrorMiddleware":
+    if origin == "ServerErrorMiddleware" and missing:
+        # which headers they add is not in this trace: name the layers, not guessed headers
         detail += (
-            " ServerErrorMiddleware built the response outside all user middleware, so the "
-            f"headers {', '.join(missing) or 'those layers'} add (CORS, X-Request-ID, ...) "
-            "are missing."
+            " ServerErrorMiddleware built the response outside your middleware "
+            f"({', '.join(missing)}), so whatever headers those layers add are missing."
         )
+    elif origin == "ServerErrorMiddleware":
+        detail += " ServerErrorMiddleware built the response."
     elif origin:
         detail += f" {origin} built the response."
     return [

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracer.analysis.accounting import Untraced
+from tracer.analysis.diagnostics.blame import blamed, is_synthetic, runs_in_thread
 from tracer.analysis.diagnostics.finding import Finding, Thresholds
 from tracer.analysis.index import TraceIndex
 from tracer.analysis.readers import attr_int, attr_str, fmt_ns, layer_of
@@ -12,16 +14,33 @@ from tracer.model import Span, Trace
 
 
 def _hold_owner(ix: TraceIndex, solve: Span, at_ns: int) -> Span:
-    """The innermost async dependency (or validation) running at ``at_ns``, else ``solve``."""
+    """The innermost async dependency (or validation) running at ``at_ns``, else ``solve``.
+
+    Work in a worker thread (a ``def`` or sync generator dependency, the
+    tracer's ``threadpool __enter__``) cannot hold the loop, so it is never
+    the owner: the async code running around it is.
+    """
     inside = [
         s
         for s in ix.trace.spans
         if s.phase in ("dependency", "validation")
         and s.start_ns <= at_ns < s.end_ns
-        and attr_str(s, "dependency.kind") not in ("sync", "generator", "cached")
+        and not runs_in_thread(s)
+        and not is_synthetic(s)
+        and attr_str(s, "dependency.kind") != "cached"
         and solve in ix.ancestors(s)
     ]
-    return max(inside, key=lambda s: (s.start_ns, -s.end_ns), default=solve)
+    return max(inside, key=lambda s: (ix.depth.get(s.span_id, 0), s.start_ns), default=solve)
+
+
+def _blocking_call(ix: TraceIndex, owner: Span, at_ns: int) -> Span | None:
+    """A database call ``owner`` was making at ``at_ns`` (e.g. a sync pool checkout)."""
+    calls = [
+        s
+        for s in ix.trace.spans
+        if s.phase == "db" and s.start_ns <= at_ns < s.end_ns and owner in ix.ancestors(s)
+    ]
+    return max(calls, key=lambda s: s.start_ns, default=None)
 
 
 def _gc_pause_within(trace: Trace, start_ns: int, length_ns: int) -> int:
@@ -32,6 +51,14 @@ def _gc_pause_within(trace: Trace, start_ns: int, length_ns: int) -> int:
             if event.name == "gc" and start_ns <= event.time_ns <= start_ns + length_ns:
                 total += _int_attr(event.attributes, "gc.pause_ns")
     return total
+
+
+def _first_call_within(ix: TraceIndex, start_ns: int, length_ns: int) -> int:
+    """Time inside ``[start, start + length]`` that hooks marked first-request-only."""
+    end = start_ns + length_ns
+    return sum(
+        max(0, min(g.end_ns, end) - max(g.start_ns, start_ns)) for g in ix.untraced if g.first_call
+    )
 
 
 def _int_attr(attributes: dict[str, Any], key: str) -> int:
@@ -66,10 +93,14 @@ def event_loop_blocked(ix: TraceIndex, limits: Thresholds) -> list[Finding]:
         if hold is None or hold < limits.loop_block_ns or attr_str(span, "handler.kind") == "sync":
             continue
         offset = attr_int(span, "loop.max_hold_offset_ns") or 0
-        owner = span
+        owner = blamed(ix, span)
         if span.name == "solve_dependencies":
             owner = _hold_owner(ix, span, span.start_ns + offset)
+        call = _blocking_call(ix, owner, span.start_ns + offset)
+        inside = f", inside {call.name}" if call is not None else ""
         at = span.start_ns + offset - trace.root.start_ns
+        if _first_call_within(ix, span.start_ns + offset, hold) * 2 >= hold:
+            continue  # a first-request-only cost a hook named (an import, an inspection)
         gc_ns = _gc_pause_within(trace, span.start_ns + offset, hold)
         if gc_ns * 2 >= hold:
             out.append(_gc_pause_finding(owner, hold, gc_ns, at))
@@ -82,7 +113,8 @@ def event_loop_blocked(ix: TraceIndex, limits: Thresholds) -> list[Finding]:
                 title=f"{owner.name} held the event loop for {fmt_ns(hold)}",
                 detail=(
                     f"{kind}{owner.name} ran {fmt_ns(hold)} without awaiting (from "
-                    f"+{fmt_ns(at)}); meanwhile no other request on this worker made progress. "
+                    f"+{fmt_ns(at)}{inside}); meanwhile no other request on this worker made "
+                    "progress. "
                     "Await the slow call, or use a plain def so it runs in the threadpool."
                 ),
                 layer="event loop",
@@ -92,6 +124,7 @@ def event_loop_blocked(ix: TraceIndex, limits: Thresholds) -> list[Finding]:
                     "offset_ns": offset,
                     "measured_on": span.name,
                     "blocked_by": owner.name,
+                    "blocking_call": call.name if call is not None else None,
                     "at_ns": at,
                 },
             )
@@ -118,7 +151,7 @@ def _wait_finding(resource: str, waits: list[tuple[Span, int]], ix: TraceIndex) 
     worst, wait = max(waits, key=lambda sw: sw[1])
     total = sum(w for _, w in waits)
     if resource == "threadpool":
-        who = worst.name
+        who = blamed(ix, worst).name
         what = "a worker thread to start it (all were busy, or the CPU was)"
         fix = "Fewer blocking def calls at once, or async I/O, frees threads."
     else:
@@ -155,7 +188,13 @@ _DOMINANT_HINTS = {
 
 
 def dominant_step(ix: TraceIndex, limits: Thresholds) -> list[Finding]:
-    """One span's own code took most of the request: that is where to optimise."""
+    """One span's own code took most of the request: that is where to optimise.
+
+    Only work counts: a structural span (route, router, solver) has no own
+    time, so a request stuck after its handler returned is never "the route's"
+    fault. When the biggest share is time no hook covered, the finding says
+    so and where; a gap a hook marked first-request-only is never one.
+    """
     trace = ix.trace
     end = ix.response_end
     total = max(1, end - trace.root.start_ns)
@@ -165,13 +204,21 @@ def dominant_step(ix: TraceIndex, limits: Thresholds) -> list[Finding]:
         if s.parent_id is not None
         and s.phase not in ("background", "send", "asgi")
         and s.name not in ("pool checkout", "threadpool wait")
+        and not ix.is_structural(s)
     ]
-    if not candidates:
+    gaps = [
+        (g, max(0, min(g.end_ns, end) - g.start_ns))
+        for g in ix.untraced
+        if not g.first_call and g.start_ns < end
+    ]
+    span, own = max(candidates, key=lambda so: so[1], default=(None, 0))
+    gap, gap_ns = max(gaps, key=lambda gn: gn[1], default=(None, 0))
+    if gap is not None and gap_ns > own:
+        return _untraced_finding(ix, gap, gap_ns, total, limits)
+    if span is None or own < limits.dominant_step_ns or own / total < limits.dominant_share:
         return []
-    span, own = max(candidates, key=lambda so: so[1])
     share = own / total
-    if own < limits.dominant_step_ns or share < limits.dominant_share:
-        return []
+    span = blamed(ix, span)
     hint = _DOMINANT_HINTS.get(span.phase, "")
     return [
         Finding(
@@ -190,6 +237,47 @@ def dominant_step(ix: TraceIndex, limits: Thresholds) -> list[Finding]:
                 "share": round(share, 3),
                 "step": span.step,
                 "span": span.name,
+            },
+        )
+    ]
+
+
+def _untraced_finding(
+    ix: TraceIndex, gap: Untraced, gap_ns: int, total: int, limits: Thresholds
+) -> list[Finding]:
+    """Most of the request is a gap: say where it sits and what ran last before it."""
+    share = gap_ns / total
+    if gap_ns < limits.dominant_step_ns or share < limits.dominant_share:
+        return []
+    where = ix.by_id.get(gap.parent_id or "")
+    before = max(
+        (s for s in ix.trace.spans if s.end_ns <= gap.start_ns and s is not where),
+        key=lambda s: s.end_ns,
+        default=None,
+    )
+    after = ""
+    if before is not None:
+        after = f", after {before.name} ended at +{fmt_ns(before.end_ns - ix.trace.root.start_ns)}"
+    what = gap.name or "time no hook covered"
+    return [
+        Finding(
+            code="dominant_step",
+            severity="warning",
+            title=f"{fmt_ns(gap_ns)} ({share:.0%} of the request) is {gap.label}",
+            detail=(
+                f"{fmt_ns(gap_ns)} of the {fmt_ns(total)} request is {what} inside "
+                f"{where.name if where else 'the request'}{after}: no span "
+                "ran then, so look at what that code awaits (a lock, a pool, a slow send)."
+            ),
+            layer=where.name if where is not None else "request",
+            span_id=where.span_id if where is not None else None,
+            evidence={
+                "untraced_ns": gap_ns,
+                "request_ns": total,
+                "share": round(share, 3),
+                "inside": where.name if where is not None else None,
+                "after": before.name if before is not None else None,
+                "cause": gap.name,
             },
         )
     ]
