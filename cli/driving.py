@@ -137,7 +137,9 @@ async def _drive(app: Any, specs: list[RequestSpec], warm: bool) -> list[Exchang
     import tracer
 
     if not tracer.is_instrumented(app):
-        tracer.instrument(app, store=False)  # in-process runs keep their traces in memory
+        # in-process runs keep their traces in memory; the path and query are the
+        # ones the user typed, so the trace may show them (record_url_values)
+        tracer.instrument(app, store=False, record_url_values=True)
     try:
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from tracer.cli.errors import CLIError
 from tracer.model import Trace
+from tracer.renderers.terminal_safe import safe
 from tracer.sinks.store import StoreError, TraceStore, TraceSummary
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def _table(rows: list[TraceSummary], *, caption: str, width: int) -> Table:
     today = datetime.now().date()
     columns: dict[str, list[str | Text]] = {
         "time": [_when(row.started_ns, today) for row in rows],
-        "method": [row.method for row in rows],
+        "method": [safe(row.method) for row in rows],
         "route / path": [_where(row) for row in rows],
         "status": [_status(row) for row in rows],
         "duration": [_duration(row.duration_ns) for row in rows],
@@ -140,12 +141,17 @@ def _when(started_ns: int, today: date) -> str:
 
 
 def _where(row: TraceSummary) -> Text:
-    """The route template, and the literal path beside it when they differ."""
+    """The route template, and the recorded path beside it when they differ.
+
+    Both came from a request: control characters and escape sequences are
+    stripped before they reach the terminal.
+    """
     from rich.text import Text
 
-    if not row.route or row.route == row.path:
-        return Text(row.path)
-    return Text.assemble(row.route, ("  " + row.path, "dim"))
+    path, route = safe(row.path), safe(row.route or "")
+    if not route or route == path:
+        return Text(path)
+    return Text.assemble(route, ("  " + path, "dim"))
 
 
 def _status(row: TraceSummary) -> Text:

@@ -36,7 +36,7 @@ MAX_HEADERS = 64
 
 #: Header or field names that look like they hold a secret.
 SECRET_NAME = re.compile(
-    r"auth|pass(word|wd)?|secret|token|key|credential|session|cookie|signature|"
+    r"auth|pass(?:word|wd)?|secret|token|key|credential|session|cookie|signature|"
     r"jwt|bearer|csrf|xsrf|otp|pin\b|private|assertion|ticket|nonce",
     re.I,
 )
@@ -136,6 +136,25 @@ def scrub_path(path: str, limit: int = DEFAULT_LIMIT) -> str:
         if len(segment) > 64 or _TOKENISH.search(segment) or _EMAIL.search(unquote(segment)):
             segments[i] = HIDDEN
     return bound("/".join(segments), limit)
+
+
+def recordable_path(path: str, route: str | None, *, values: bool, limit: int) -> str:
+    """The request path as a trace may hold it.
+
+    By default a matched request's path is its route template with each
+    parameter hidden (``/users/…/items``); an unmatched one keeps only its
+    shape (``/…/…``): every segment came from the client. With ``values``
+    (an explicit opt-in, e.g. the CLI tracing the user's own request) the
+    path is kept, token-like segments still hidden.
+    """
+    if values:
+        return scrub_path(path, limit)
+    if route:
+        return bound(_PARAMETER.sub(HIDDEN, route), limit)
+    return bound("/".join(HIDDEN if segment else "" for segment in path.split("/")), limit)
+
+
+_PARAMETER = re.compile(r"\{[^}]*\}")
 
 
 def scrub_url(url: str) -> str:

@@ -127,6 +127,9 @@ def test_scrubbing_keeps_the_template() -> None:
         f"[SQL: INSERT INTO users (email) VALUES (?)]\n[parameters: {HIDDEN}]"
     )
     assert scrub_message("User 42 not found") == "User 42 not found"
+    assert (
+        scrub_message("password: String should be longer") == f"password: {HIDDEN} should be longer"
+    )
 
 
 def test_scrub_url_without_credentials_or_query() -> None:

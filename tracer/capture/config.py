@@ -37,6 +37,7 @@ class TraceConfig:
     max_attribute_length: int = 1024
     redact_headers: frozenset[str] = frozenset()
     record_sql_parameters: bool = False
+    record_url_values: bool = False
     response_headers: bool = True
     _trigger_key: bytes = field(default=b"", repr=False)
 
@@ -51,6 +52,10 @@ class TraceConfig:
                 f"got {self.max_attribute_length}"
             )
         object.__setattr__(self, "_trigger_key", self.trigger_header.lower().encode("latin-1"))
+        # the trigger token is replayable for its lifetime: never recorded
+        object.__setattr__(
+            self, "redact_headers", self.redact_headers | {self.trigger_header.lower()}
+        )
 
     def decide(self, scope: Scope) -> Decision:
         """Trace this request in full, watch it only for errors, or leave it alone."""
@@ -84,6 +89,7 @@ def config_from(
     max_attribute_length: int = 1024,
     redact_headers: Iterable[str] = (),
     record_sql_parameters: bool = False,
+    record_url_values: bool = False,
     response_headers: bool = True,
 ) -> TraceConfig:
     """A :class:`TraceConfig`, with OpenTelemetry's and our environment variables as defaults.
@@ -108,6 +114,7 @@ def config_from(
         max_attribute_length=max_attribute_length,
         redact_headers=frozenset(h.lower() for h in redact_headers),
         record_sql_parameters=record_sql_parameters,
+        record_url_values=record_url_values,
         response_headers=response_headers,
     )
 

@@ -12,30 +12,27 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from tracer.capture import clock
-from tracer.capture.config import TraceConfig, config_from
+from tracer.capture.config import config_from
+from tracer.capture.delivery import GLOBAL_SINKS, Instrumentation, TraceSink
 from tracer.capture.hooks import database, gc_pauses, table
-from tracer.capture.hooks.asgi import decode_headers, wrap_stack
+from tracer.capture.hooks.asgi import wrap_stack
 from tracer.capture.hooks.patching import Patcher
-from tracer.capture.recorder import Recorder, mark_error
 from tracer.model import Trace
-from tracer.redaction import redact_headers
 from tracer.safety import report
 from tracer.sinks.endpoint import TraceEndpoint
 from tracer.types import ASGIApp, Receive, Scope, Send
 
-TraceSink = Callable[[Trace], None]
 _STATE_ATTR = "_trace_request_instrumentation"
 
 _lock = threading.Lock()
 _patcher = Patcher()
 _db_hooks = database.DatabaseHooks()
 _installed = 0
-_global_sinks: list[TraceSink] = []
+_global_sinks = GLOBAL_SINKS  # the same list: capture() blocks opened without an app
 _shared_stores: dict[str, Any] = {}
 
 
@@ -63,115 +60,6 @@ def _uninstall_hooks() -> None:
             table.forget()
 
 
-class Instrumentation:
-    """The tracer's configuration for one app, and what turns a recorder into a trace."""
-
-    def __init__(
-        self,
-        *,
-        on_trace: TraceSink | Iterable[TraceSink] | None = None,
-        tracer_provider: Any = None,
-        config: TraceConfig | None = None,
-    ) -> None:
-        if on_trace is None:
-            self.sinks: list[TraceSink] = []
-        elif callable(on_trace):
-            self.sinks = [on_trace]
-        else:
-            self.sinks = list(on_trace)
-        self.tracer_provider = tracer_provider
-        self.config = config or TraceConfig()
-        #: the opt-in ``/_trace-request/`` endpoint, or None (off)
-        self.endpoint: TraceEndpoint | None = None
-
-    def begin(self, scope: Scope) -> Recorder:
-        """A recorder for a request that is traced in full."""
-        config = self.config
-        rec = Recorder(config.max_spans)
-        rec.record_sql_parameters = config.record_sql_parameters
-        if self.tracer_provider is not None:
-            rec.otel_parent = None  # look for an enclosing server span
-        rec.request = {
-            "method": scope.get("method", ""),
-            "path": scope.get("path", ""),
-            "query": bytes(scope.get("query_string", b"")).decode("latin-1"),
-            "headers": redact_headers(
-                decode_headers(scope.get("headers") or ()), config.redact_headers
-            ),
-            "http_version": scope.get("http_version", ""),
-            "scheme": scope.get("scheme", "http"),
-        }
-        return rec
-
-    def end(self, rec: Recorder) -> None:
-        """Build the trace and deliver it; never raises."""
-        parent = rec.otel_parent or None
-        try:
-            trace = build_trace(rec, self.config)
-        except Exception as exc:
-            report("trace build", exc)
-            return
-        self.deliver(trace, parent)
-
-    def error_only(
-        self, scope: Scope, started: int, status: int, error: BaseException | None
-    ) -> None:
-        """A root-only trace for an unsampled request that failed; never raises."""
-        try:
-            rec = self.begin(scope)
-            root = rec.open(str(scope.get("method", "HTTP")), "asgi", 1, -1, started)
-            root.end = clock.now_ns()
-            rec.meta["sampled"] = False
-            if status:
-                rec.response["status_code"] = status
-            if error is not None:
-                mark_error(rec, root, error)
-            self.end(rec)
-        except Exception as exc:
-            report("error-only trace", exc)
-
-    def deliver(self, trace: Trace, parent: Any = None) -> None:
-        for sink in (*self.sinks, *_global_sinks):
-            try:
-                sink(trace)
-            except Exception as exc:
-                report(f"trace sink {getattr(sink, '__name__', type(sink).__name__)}", exc)
-        if self.tracer_provider is not None:
-            try:
-                from tracer.sinks.exporters.otel import export_to_provider
-
-                export_to_provider(trace, self.tracer_provider, parent=parent)
-            except Exception as exc:
-                report("OpenTelemetry export", exc)
-
-
-def build_trace(rec: Recorder, config: TraceConfig) -> Trace:
-    """Name the root span and give it the HTTP semantic-convention attributes."""
-    if rec.spans:
-        root = rec.spans[0]
-        method = str(rec.request.get("method", ""))
-        route = rec.request.get("route")
-        root.name = f"{method} {route or rec.request.get('path', '')}".strip()
-        root.set("http.request.method", method)
-        root.set("url.path", rec.request.get("path", ""))
-        if rec.request.get("query"):
-            root.set("url.query", rec.request["query"])
-        if route:
-            root.set("http.route", route)
-        status = rec.response.get("status_code")
-        if status is not None:
-            root.set("http.response.status_code", status)
-            if status >= 500:
-                root.status = "error"
-        if rec.response_origin:
-            root.set("trace_request.response_origin", rec.response_origin)
-        if rec.response_end >= 0:
-            root.set("trace_request.response_ns", rec.response_end - root.start)
-    if "headers" in rec.response:
-        rec.response["headers"] = redact_headers(rec.response["headers"], config.redact_headers)
-    return rec.build(config.max_attribute_length)
-
-
 def instrument(
     app: Any,
     *,
@@ -186,6 +74,7 @@ def instrument(
     max_attribute_length: int = 1024,
     redact_headers: Iterable[str] = (),
     record_sql_parameters: bool = False,
+    record_url_values: bool = False,
     response_headers: bool = True,
     store: Any = "auto",
     endpoint_secret: bytes | str | None = None,
@@ -204,6 +93,68 @@ def instrument(
     for ``trace-request --url`` when the CLI cannot open the store. See
     docs/embedding.md for every option.
     """
+    options = _instrumentation(
+        on_trace=on_trace,
+        tracer_provider=tracer_provider,
+        sample_rate=sample_rate,
+        always_trace_errors=always_trace_errors,
+        trigger_header=trigger_header,
+        trigger_secret=trigger_secret,
+        exclude_paths=exclude_paths,
+        max_spans=max_spans,
+        max_attribute_length=max_attribute_length,
+        redact_headers=redact_headers,
+        record_sql_parameters=record_sql_parameters,
+        record_url_values=record_url_values,
+        response_headers=response_headers,
+        store=store,
+        endpoint_secret=endpoint_secret,
+    )
+    existing: Instrumentation | None = getattr(app, _STATE_ATTR, None)
+    if existing is not None:
+        existing.__dict__.update(options.__dict__)
+        return app
+    if not hasattr(app, "build_middleware_stack") or not hasattr(app, "router"):
+        raise TypeError(
+            f"trace-request can instrument FastAPI and Starlette apps, not {type(app).__name__}"
+        )
+    _install_hooks()
+    original_build = app.build_middleware_stack
+
+    def build_middleware_stack() -> ASGIApp:
+        stack = original_build()
+        try:
+            return wrap_stack(stack, app.router, options)
+        except Exception as exc:
+            report("middleware stack instrumentation", exc)
+            return stack  # type: ignore[no-any-return]
+
+    app.build_middleware_stack = build_middleware_stack
+    app.middleware_stack = None  # rebuilt, with probes, on the next request
+    setattr(app, _STATE_ATTR, options)
+    return app
+
+
+def _instrumentation(
+    *,
+    on_trace: TraceSink | Iterable[TraceSink] | None = None,
+    tracer_provider: Any = None,
+    sample_rate: float | None = None,
+    always_trace_errors: bool = True,
+    trigger_header: str = "x-trace-request",
+    trigger_secret: bytes | str | None = None,
+    exclude_paths: Iterable[str] = (),
+    max_spans: int = 2000,
+    max_attribute_length: int = 1024,
+    redact_headers: Iterable[str] = (),
+    record_sql_parameters: bool = False,
+    record_url_values: bool = False,
+    response_headers: bool = True,
+    store: Any = "auto",
+    endpoint_secret: bytes | str | None = None,
+) -> Instrumentation:
+    """One app's options, sinks and endpoint: what :func:`instrument` and
+    :class:`TraceRequestMiddleware` share, so both take the same options."""
     sinks = [on_trace] if callable(on_trace) else list(on_trace or ())
     otlp = None
     if tracer_provider is None:
@@ -233,33 +184,12 @@ def instrument(
             max_attribute_length=max_attribute_length,
             redact_headers=redact_headers,
             record_sql_parameters=record_sql_parameters,
+            record_url_values=record_url_values,
             response_headers=response_headers,
         ),
     )
     options.endpoint = endpoint
-    existing: Instrumentation | None = getattr(app, _STATE_ATTR, None)
-    if existing is not None:
-        existing.__dict__.update(options.__dict__)
-        return app
-    if not hasattr(app, "build_middleware_stack") or not hasattr(app, "router"):
-        raise TypeError(
-            f"trace-request can instrument FastAPI and Starlette apps, not {type(app).__name__}"
-        )
-    _install_hooks()
-    original_build = app.build_middleware_stack
-
-    def build_middleware_stack() -> ASGIApp:
-        stack = original_build()
-        try:
-            return wrap_stack(stack, app.router, options)
-        except Exception as exc:
-            report("middleware stack instrumentation", exc)
-            return stack  # type: ignore[no-any-return]
-
-    app.build_middleware_stack = build_middleware_stack
-    app.middleware_stack = None  # rebuilt, with probes, on the next request
-    setattr(app, _STATE_ATTR, options)
-    return app
+    return options
 
 
 def _endpoint(secret: bytes | str | None, store: Any) -> TraceEndpoint | None:
@@ -354,18 +284,22 @@ def capture(app: Any = None) -> TraceCollector:
 
 
 class TraceRequestMiddleware:
-    """``app.add_middleware(TraceRequestMiddleware)`` for those who prefer middleware.
+    """``app.add_middleware(TraceRequestMiddleware, **options)``: the same tracer as
+    :func:`instrument`, for those who prefer middleware.
 
-    It traces every layer *inside* it; ServerErrorMiddleware sits outside all
-    user middleware, so a 500 it builds is seen only as an exception leaving
-    this layer. :func:`instrument` sees the whole stack and is preferred.
+    It takes exactly :func:`instrument`'s options (an unknown one is a
+    ``TypeError`` when Starlette builds the stack) and, with none, behaves as
+    ``instrument(app)`` does: the local store when no exporter is configured.
+    It traces every layer *inside* it; ``ServerErrorMiddleware`` sits outside
+    all user middleware, so a 500 it builds is seen only as an exception
+    leaving this layer: :func:`instrument` sees the whole stack and is preferred.
     """
 
     def __init__(self, app: ASGIApp, **options: Any) -> None:
         from starlette.routing import Router
 
+        self.instrumentation = _instrumentation(**options)
         _install_hooks()
-        self.instrumentation = Instrumentation(**options)
         router: object = None
         layer: Any = app
         while layer is not None and router is None:

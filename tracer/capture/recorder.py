@@ -15,6 +15,7 @@ from typing import Any
 
 from tracer.capture import clock
 from tracer.model import Phase, Span, SpanEvent, Status, Trace
+from tracer.redaction import scrub_message
 from tracer.safety import report
 
 #: The smallest ``max_attribute_length`` a config accepts: a string set on a
@@ -280,6 +281,10 @@ def finish(
         parent.set(span.parent)
 
 
+#: Longest exception message kept (after scrubbing).
+MESSAGE_LIMIT = 500
+
+
 def mark_error(rec: Recorder, span: RawSpan, error: BaseException) -> None:
     """Record that ``error`` passed through ``span``; the first span to see it raised it."""
     span.status = "error"
@@ -288,7 +293,23 @@ def mark_error(rec: Recorder, span: RawSpan, error: BaseException) -> None:
         rec.errors_seen.add(key)
         span.event(
             "exception",
-            {"exception.type": type(error).__qualname__, "exception.message": str(error)[:500]},
+            {
+                "exception.type": type(error).__qualname__,
+                "exception.message": _message(error),
+            },
         )
     else:
         span.set("error.type", type(error).__qualname__)
+
+
+def _message(error: BaseException) -> str:
+    """The exception's text with every value in it hidden (see :mod:`tracer.redaction`).
+
+    SQLAlchemy quotes the statement's parameters, Pydantic the input, a DSN
+    its password; ``str()`` itself may fail on a hostile exception.
+    """
+    try:
+        text = str(error)
+    except Exception:
+        return ""
+    return scrub_message(text, MESSAGE_LIMIT)

@@ -10,7 +10,12 @@ container without a shared volume). Off unless a secret is configured
 answers the trace as JSON — from the process's store when it has one, else
 from the last traces it kept in memory. A wrong or missing secret gets 401,
 anything else under the prefix 404, with no detail; these requests are never
-traced themselves and never reach the app.
+traced themselves and never reach the app's routes.
+
+The endpoint answers *inside* the app's middleware stack, just above the
+router (:class:`EndpointGate`): the app's own security layers —
+``TrustedHostMiddleware``, ``HTTPSRedirectMiddleware``, an auth or IP-allow
+middleware — decide about these requests exactly as about any other.
 """
 
 from __future__ import annotations
@@ -18,11 +23,12 @@ from __future__ import annotations
 import hmac
 import threading
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from tracer.model import Trace
 from tracer.safety import report
-from tracer.types import Receive, Scope, Send
+from tracer.types import ASGIApp, Receive, Scope, Send
 
 PREFIX = "/_trace-request/"
 TRACES = PREFIX + "traces/"
@@ -106,3 +112,32 @@ class TraceEndpoint:
 
 def _is_trace_id(text: str) -> bool:
     return len(text) == 32 and set(text) <= _HEX
+
+
+class _HasEndpoint(Protocol):
+    endpoint: TraceEndpoint | None
+
+
+class EndpointGate:
+    """Sits between the innermost middleware and the router; serves the endpoint's paths.
+
+    Reads the app's options at call time (``instrument()`` may be called again
+    to change them). Other requests go straight on: ``__call__`` is a plain
+    function returning the router's awaitable, so it adds no coroutine frame.
+    """
+
+    __slots__ = ("app", "options")
+
+    def __init__(self, app: ASGIApp, options: _HasEndpoint) -> None:
+        self.app = app
+        self.options = options
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        endpoint = self.options.endpoint
+        if endpoint is not None and is_endpoint_path(scope):
+            return endpoint.handle(scope, receive, send)
+        return self.app(scope, receive, send)
+
+
+def is_endpoint_path(scope: Scope) -> bool:
+    return scope.get("type") == "http" and str(scope.get("path", "")).startswith(PREFIX)

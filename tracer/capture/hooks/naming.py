@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from tracer.capture.recorder import RawSpan
+from tracer.redaction import scrub_message
 
 _MODULE_PATH = re.compile(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)")
 
@@ -68,10 +69,11 @@ def record_fields(span: RawSpan, encoded: Any) -> None:
 
 
 def _format_error(error: Any) -> str:
+    """``loc: msg (type)``, the message scrubbed: a validator may quote the input it refused."""
     if not isinstance(error, dict):
-        return str(error)[:200]
+        return scrub_message(str(error), 200)
     loc = ".".join(str(part) for part in error.get("loc", ()))
-    return f"{loc}: {error.get('msg', '')} ({error.get('type', '')})"
+    return f"{loc}: {scrub_message(str(error.get('msg', '')), 160)} ({error.get('type', '')})"
 
 
 def record_errors(span: RawSpan, errors: Any) -> None:

@@ -70,6 +70,13 @@ class OTLPSink:
         except Exception as exc:
             report("flushing the OTLP export at shutdown", exc)
 
+    def at_shutdown(self) -> None:
+        """The app's lifespan ended: send what is queued now (the sink stays usable)."""
+        try:
+            self.processor.force_flush(FLUSH_TIMEOUT_MS)
+        except Exception as exc:
+            report("flushing the OTLP export at shutdown", exc)
+
 
 @atexit.register
 def _flush_open_sinks() -> None:

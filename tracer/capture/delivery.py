@@ -1,0 +1,161 @@
+"""Turning a finished recorder into a trace and handing it to the sinks.
+
+:class:`Instrumentation` holds one app's options; the ASGI probe calls
+:meth:`~Instrumentation.begin` when a request is traced and
+:meth:`~Instrumentation.end` after its response, off the request's critical
+path where it can be. What a request may contribute (path, query, headers) is
+decided by :mod:`tracer.redaction` here, once, before anything is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tracer.capture import clock
+from tracer.capture.config import TraceConfig
+from tracer.capture.hooks.asgi import decode_headers
+from tracer.capture.recorder import Recorder, mark_error
+from tracer.model import Trace
+from tracer.redaction import recordable_path, redact_headers, redact_query
+from tracer.safety import report
+from tracer.sinks.endpoint import TraceEndpoint
+from tracer.types import Scope
+
+TraceSink = Callable[[Trace], None]
+
+#: Sinks of ``tracer.capture()`` blocks opened without an app: every app's traces.
+GLOBAL_SINKS: list[TraceSink] = []
+
+
+class Instrumentation:
+    """The tracer's configuration for one app, and what turns a recorder into a trace."""
+
+    def __init__(
+        self,
+        *,
+        on_trace: TraceSink | Iterable[TraceSink] | None = None,
+        tracer_provider: Any = None,
+        config: TraceConfig | None = None,
+    ) -> None:
+        if on_trace is None:
+            self.sinks: list[TraceSink] = []
+        elif callable(on_trace):
+            self.sinks = [on_trace]
+        else:
+            self.sinks = list(on_trace)
+        self.tracer_provider = tracer_provider
+        self.config = config or TraceConfig()
+        #: the opt-in ``/_trace-request/`` endpoint, or None (off)
+        self.endpoint: TraceEndpoint | None = None
+
+    def begin(self, scope: Scope) -> Recorder:
+        """A recorder for a request that is traced in full."""
+        config = self.config
+        rec = Recorder(config.max_spans)
+        rec.record_sql_parameters = config.record_sql_parameters
+        limit = config.max_attribute_length
+        if self.tracer_provider is not None:
+            rec.otel_parent = None  # look for an enclosing server span
+        rec.request = {
+            "method": scope.get("method", ""),
+            "path": str(scope.get("path", "")),  # made recordable once the route is known
+            "query": redact_query(
+                bytes(scope.get("query_string", b"")).decode("latin-1"),
+                values=config.record_url_values,
+                limit=limit,
+            ),
+            "headers": redact_headers(
+                decode_headers(scope.get("headers") or ()), config.redact_headers, limit=limit
+            ),
+            "http_version": scope.get("http_version", ""),
+            "scheme": scope.get("scheme", "http"),
+        }
+        return rec
+
+    def end(self, rec: Recorder) -> None:
+        """Build the trace and deliver it; never raises."""
+        parent = rec.otel_parent or None
+        try:
+            trace = build_trace(rec, self.config)
+        except Exception as exc:
+            report("trace build", exc)
+            return
+        self.deliver(trace, parent)
+
+    def error_only(
+        self, scope: Scope, started: int, status: int, error: BaseException | None
+    ) -> None:
+        """A root-only trace for an unsampled request that failed; never raises."""
+        try:
+            rec = self.begin(scope)
+            root = rec.open(str(scope.get("method", "HTTP")), "asgi", 1, -1, started)
+            root.end = clock.now_ns()
+            rec.meta["sampled"] = False
+            if status:
+                rec.response["status_code"] = status
+            if error is not None:
+                mark_error(rec, root, error)
+            self.end(rec)
+        except Exception as exc:
+            report("error-only trace", exc)
+
+    def shutdown(self) -> None:
+        """Flush the sinks that batch (the OTLP export) at app shutdown; never raises."""
+        for sink in self.sinks:
+            at_shutdown = getattr(sink, "at_shutdown", None)
+            if at_shutdown is not None:
+                try:
+                    at_shutdown()
+                except Exception as exc:
+                    report("flushing a trace sink at shutdown", exc)
+
+    def deliver(self, trace: Trace, parent: Any = None) -> None:
+        for sink in (*self.sinks, *GLOBAL_SINKS):
+            try:
+                sink(trace)
+            except Exception as exc:
+                report(f"trace sink {getattr(sink, '__name__', type(sink).__name__)}", exc)
+        if self.tracer_provider is not None:
+            try:
+                from tracer.sinks.exporters.otel import export_to_provider
+
+                export_to_provider(trace, self.tracer_provider, parent=parent)
+            except Exception as exc:
+                report("OpenTelemetry export", exc)
+
+
+def build_trace(rec: Recorder, config: TraceConfig) -> Trace:
+    """Name the root span and give it the HTTP semantic-convention attributes."""
+    if rec.spans:
+        root = rec.spans[0]
+        method = str(rec.request.get("method", ""))
+        route = rec.request.get("route")
+        path = recordable_path(
+            str(rec.request.get("path", "")),
+            route,
+            values=config.record_url_values,
+            limit=config.max_attribute_length,
+        )
+        rec.request["path"] = path
+        root.name = f"{method} {route or path}".strip()
+        root.set("http.request.method", method)
+        root.set("url.path", path)
+        if rec.request.get("query"):
+            root.set("url.query", rec.request["query"])
+        if route:
+            root.set("http.route", route)
+        status = rec.response.get("status_code")
+        if status is not None:
+            root.set("http.response.status_code", status)
+            if status >= 500:
+                root.status = "error"
+        if rec.response_origin:
+            root.set("trace_request.response_origin", rec.response_origin)
+        if rec.response_end >= 0:
+            root.set("trace_request.response_ns", rec.response_end - root.start)
+    if "headers" in rec.response:
+        rec.response["headers"] = redact_headers(
+            rec.response["headers"], config.redact_headers, limit=config.max_attribute_length
+        )
+    return rec.build(config.max_attribute_length)
