@@ -63,7 +63,9 @@ def main() -> None:
     parser.add_argument(
         "--endpoint", default="health", help="health, users_me, post_users_cheap, post_users"
     )
-    parser.add_argument("--variant", default="full", help="base, full, unsampled, otel, store")
+    parser.add_argument(
+        "--variant", default="full", help="base, defaults, full, otlp, unsampled, otel, fastapi"
+    )
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--sort", default="tottime")

@@ -13,7 +13,7 @@ import pytest
 from tests.store.conftest import MS, make_trace
 from tracer.model import Trace
 from tracer.sinks.store import TraceStore
-from tracer.sinks.store.budget import Budget, Decision, classify
+from tracer.sinks.store.budget import Admission, Budget, Decision, classify
 
 Opener = Callable[..., TraceStore]
 
@@ -169,40 +169,41 @@ def test_store_under_load_persists_errors_triggered_and_counts(open_store: Opene
         "kept 90 of 10,000 traces in the last minute: all 30 errors, all 10 triggered "
         "requests, none of the other 9,910 (budget 50/s per process)"
     )
-    held = next(t for t in traces[-100:] if t.trace_id not in {r.trace_id for r in rows})
-    assert store.get(held.trace_id) is held  # not persisted, still in this process's memory
-    assert TraceStore(store.path).get(held.trace_id) is None  # another reader: not in the file
 
 
-def test_store_at_low_traffic_persists_everything(open_store: Opener) -> None:
-    clock = FakeClock()
-    store = open_store(budget=5, clock=clock)
-    for i in range(100):  # one request every half second for 50 s
-        clock.now += 0.5
-        store.add(make_trace(i, status=404 if i % 7 == 0 else 200))
+def test_a_trace_not_persisted_is_still_found_in_this_process(open_store: Opener) -> None:
+    store = open_store(budget=1, budget_window=1.0, clock=FakeClock(), seed=1)
+    first, second = make_trace(1), make_trace(2)
+    store.add(first)  # the window's budget
+    store.add(second)  # past it: admitted (a share of two budgets), sampled, not persisted
     assert store.flush()
-    assert store.count() == 100 and store.budget_dropped == 0
-    assert {r.kept_because for r in store.list(200)} == {"all"}
-    stats = store.budget_stats()
-    assert stats is not None and stats.describe() == (
-        "kept all 100 traces in the last minute (budget 5/s per process)"
-    )
+    assert [r.trace_id for r in store.list()] == [first.trace_id]
+    assert store.get(second.trace_id) is second  # in this process's memory
+    assert TraceStore(store.path).get(second.trace_id) is None  # another reader: not in the file
 
 
-def test_pooled_traces_are_written_when_the_window_ends(open_store: Opener) -> None:
-    clock = FakeClock(1000.0)
-    store = open_store(budget=2, budget_window=1.0, clock=clock, seed=1)
-    for trace in traffic(10):
+def test_admission_lets_ordinary_traces_go_but_never_errors() -> None:
+    """Past the budget most ordinary traces are never queued (held, they would cost GC)."""
+    admission = Admission(Budget(10, window=1.0), random.Random(4))
+    first = sum(admission.admit(t, 500.5) for t in traffic(5_000))
+    traces = traffic(5_000, errors=40, triggered=5)
+    admitted = [t for t in traces if admission.admit(t, 501.5)]  # a second window as busy
+    assert first < 10 + 2 * 10 * 10  # ≈ 2 budgets × ln(5,000 / 10) at most while learning the rate
+    assert 10 <= len(admitted) - 45 <= 40  # then ≈ two budgets' worth of the rest
+    assert sum(t.response["status_code"] == 500 for t in admitted) == 40
+    assert sum(bool(t.meta.get("triggered")) for t in admitted) == 5
+
+
+def test_traces_let_go_are_counted(open_store: Opener) -> None:
+    clock = FakeClock(500.0)
+    store = open_store(budget=10, budget_window=1.0, clock=clock, seed=4, queue_size=20_000)
+    for trace in traffic(5_000, errors=40):
         store.add(trace)
     assert store.flush()
-    first = store.count()
-    assert first == 2  # the first two, kept at once, spend the window
-    clock.now = 1001.5
-    store.add(make_trace(99))  # the next window; the last one's counts are complete
-    assert store.flush()
-    stats = store.budget_stats(seconds=10)
-    assert stats is not None
-    assert (stats.total_offered, stats.total_kept) == (11, 3)
+    stats = store.budget_stats()
+    assert stats is not None and stats.total_offered == 5_000
+    assert (stats.offered["error"], stats.kept["error"]) == (40, 10)  # the storm cap: one budget
+    assert store.budget_dropped == 5_000 - stats.total_kept
 
 
 def _v1_file(path: Path) -> None:

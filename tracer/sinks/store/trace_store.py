@@ -10,7 +10,13 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from tracer.sinks.store.budget import DEFAULT_PER_SECOND, DEFAULT_SLOW_MS, DEFAULT_WINDOW, Budget
+from tracer.sinks.store.budget import (
+    DEFAULT_PER_SECOND,
+    DEFAULT_SLOW_MS,
+    DEFAULT_WINDOW,
+    Admission,
+    Budget,
+)
 from tracer.sinks.store.paths import default_path
 from tracer.sinks.store.reader import StoreReader
 from tracer.sinks.store.writer import StoreWriter
@@ -84,8 +90,10 @@ class TraceStore(StoreWriter, StoreReader):
         self._clock = clock
         self.budget = budget
 
-        def new_budget() -> Budget:
-            return Budget(budget, window=budget_window, slow_ms=slow_ms, rng=random.Random(seed))
+        def new_budget() -> tuple[Budget, Admission]:
+            rng = random.Random(seed)
+            policy = Budget(budget, window=budget_window, slow_ms=slow_ms, rng=rng)
+            return policy, Admission(policy, random.Random(None if seed is None else seed + 1))
 
         self._new_budget = new_budget
         self._reset_process_state()

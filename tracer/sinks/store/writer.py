@@ -33,7 +33,7 @@ from pathlib import Path
 
 from tracer import safety
 from tracer.model import Trace
-from tracer.sinks.store.budget import Budget, Decision, WindowCounts
+from tracer.sinks.store.budget import Admission, Budget, Decision, WindowCounts
 from tracer.sinks.store.encoding import Row, row
 from tracer.sinks.store.files import UnsafeStore
 from tracer.sinks.store.schema import (
@@ -63,8 +63,9 @@ class _Flush:
         self.stop = stop
 
 
-#: a trace and when it arrived (the budget's clock, read in ``add``), or a marker
-_Arrival = tuple[Trace, float]
+#: a trace and when it arrived (the budget's clock, read in ``add``); ``None`` for an
+#: ordinary trace the admission let go (counted, not held), or a marker
+_Arrival = tuple[Trace | None, float]
 _Item = _Arrival | _Flush
 
 
@@ -83,7 +84,7 @@ class StoreWriter:
     _queue_size: int
     _recent_size: int
     _clock: Callable[[], float]
-    _new_budget: Callable[[], Budget]
+    _new_budget: Callable[[], tuple[Budget, Admission]]
 
     def _reset_writer(self) -> None:
         """Fresh locks, queue, counters and connection (at creation, and in a forked child)."""
@@ -105,7 +106,7 @@ class StoreWriter:
         #: the writer thread's connection (zero or one), opened on its first batch
         self._writer_conn: list[sqlite3.Connection] = []
         #: what to persist (used by the writer thread only)
-        self._budget = self._new_budget()
+        self._budget, self._admission = self._new_budget()
         #: the latest traces offered, persisted or not: ``get()`` finds them in this process
         self._recent: collections.deque[Trace] = collections.deque(maxlen=self._recent_size)
 
@@ -159,7 +160,9 @@ class StoreWriter:
             if len(self._pending) >= self._queue_size:
                 self._drop()
                 return
-            self._pending.append((trace, self._clock()))
+            now = self._clock()
+            admitted = self._admission.admit(trace, now)
+            self._pending.append((trace if admitted else None, now))
             if not self._wakeup.is_set():
                 self._wakeup.set()
         except Exception as exc:  # a sink must never raise into the request
@@ -249,6 +252,9 @@ class StoreWriter:
         budget = self._budget
         decisions: list[Decision] = []
         for trace, arrived in batch:
+            if trace is None:
+                decisions += budget.reject(arrived)
+                continue
             self._recent.append(trace)
             try:
                 decisions += budget.offer(trace, arrived)
