@@ -20,7 +20,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings if settings is not None else Settings.from_env()
     install_middleware(app, app.state.settings)
     register_exception_handlers(app)
-    for module in (users, auth, admin, items, search, examples, health):
+    app.include_router(users.router, prefix="/users")
+    for module in (auth, admin, items, search, examples, health):
         app.include_router(module.router)
     return app
 

@@ -15,7 +15,9 @@ from ..models import User
 from ..schemas import UserCreate, UserRead
 from ..security import hash_password
 
-router = APIRouter(prefix="/users", tags=["users"])
+#: included with ``prefix="/users"`` by :func:`demo_app.main.create_app` (the
+#: ``include_router(…, prefix=…)`` form; the other routers declare theirs here)
+router = APIRouter(tags=["users"])
 
 
 def _email_taken() -> HTTPException:

@@ -3,31 +3,20 @@
 For every matched corpus request the root span's ``http.route`` (and its name,
 ``"<METHOD> <route>"``) must equal the registry's template, which
 ``test_registry_matches_fastapi`` checks against FastAPI's own telemetry.
-Known failures today, each a strict xfail so the fix flips it:
-
-- bug 1: on FastAPI versions that include routers lazily (``_IncludedRouter``,
-  e.g. 0.165) the ``include_router(prefix=…)`` prefixes are lost
-  (``/{user_id}`` instead of ``/api/v1/users/{user_id}``);
-- bug 4: requests served by a mount carry no template (``StaticFiles``) or the
-  inner app's template without the mount path (``/items/{item_id}`` instead of
-  ``/admin/items/{item_id}``).
+Both once-known failures are fixed (issue 12): ``include_router(prefix=…)``
+prefixes on FastAPI versions that include routers lazily (``_IncludedRouter``,
+0.137+: the template comes from FastAPI's effective route context), and
+requests served by a mount (``/static/{path}``, ``/admin/items/{item_id}``:
+the ``Mount.handle`` hook prefixes every template resolved inside it).
 """
 
-import fastapi.routing
 import pytest
 
 from tests.corpus.registry import APPS, CorpusRequest, CorpusTrace
 
-LAZY_INCLUDE = hasattr(fastapi.routing, "_IncludedRouter")
-PREFIX_LOST = pytest.mark.xfail(
-    LAZY_INCLUDE, strict=True, reason="issue 12: include_router prefix lost"
-)
-MOUNT_LOST = pytest.mark.xfail(strict=True, reason="issue 12: mount path and route not resolved")
-
 
 def _param(app: str, request: CorpusRequest) -> object:
-    marks = [PREFIX_LOST] if request.include_prefix else []
-    return pytest.param(app, request, id=f"{app}:{request.label}", marks=marks)
+    return pytest.param(app, request, id=f"{app}:{request.label}")
 
 
 MATCHED = [_param(app.name, r) for app in APPS for r in app.requests if r.route is not None]
@@ -38,7 +27,7 @@ UNMATCHED = [
     if r.route is None and r.mount is None
 ]
 MOUNTED = [
-    pytest.param(app.name, r, id=f"{app.name}:{r.label}", marks=[MOUNT_LOST])
+    pytest.param(app.name, r, id=f"{app.name}:{r.label}")
     for app in APPS
     for r in app.requests
     if r.mount is not None

@@ -53,6 +53,8 @@ def ours_in(function: Any) -> bool:
 def test_every_hook_point_is_patched_once_an_app_is_instrumented() -> None:
     tracer.instrument(FastAPI())
     for point in table.HOOKS:
+        if not point.patch:  # a reader row: FastAPI's function is called, never replaced
+            continue
         meant = [t for t in point.targets if t.applies_to(VERSION)]
         for target in meant:
             _owner, _attr, current = target.locate()

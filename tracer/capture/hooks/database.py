@@ -8,6 +8,11 @@ on ``opentelemetry-instrumentation-sqlalchemy`` (0.66b1 refuses SQLAlchemy 2.1).
 Pool checkout (including the wait for a free connection) is timed by wrapping
 ``Pool.connect``; COMMIT and ROLLBACK by wrapping ``Connection._commit_impl`` /
 ``_rollback_impl`` (present on 2.0 and 2.1; a missing one degrades with a warning).
+
+A statement whose compiled form was not in SQLAlchemy's cache (``context.cache_hit``
+says so) gets a ``SQL compile (cache miss)`` span: from ``before_execute`` to
+``before_cursor_execute``, i.e. compiling plus building the execution context and
+cursor. On a hit that (short) interval is left to the untraced gap.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from tracer.capture import clock, recorder
@@ -23,6 +29,8 @@ from tracer.capture.recorder import RawSpan
 from tracer.safety import report
 
 _SPAN_KEY = "_trace_request_span"
+#: when ``before_execute`` ran for the statement being prepared in this context (0: none)
+_prepared_at: ContextVar[int] = ContextVar("trace_request_sql_prepare", default=0)
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE)\s+[\"`\[]?([A-Za-z_][\w.]*)", re.IGNORECASE)
 
 
@@ -38,6 +46,7 @@ class DatabaseHooks:
         from sqlalchemy.pool import Pool
 
         for name, fn in (
+            ("before_execute", _before_compile),
             ("before_cursor_execute", _before_execute),
             ("after_cursor_execute", _after_execute),
             ("handle_error", _handle_error),
@@ -89,12 +98,35 @@ def _open_db_span(name: str) -> RawSpan | None:
     return rec.open(name, "db", step, parent)
 
 
+def _before_compile(conn: Any, clauseelement: Any, *args: Any) -> None:
+    if recorder.current.get() is not None:
+        _prepared_at.set(clock.now_ns())
+
+
+def _compile_span(context: Any) -> None:
+    """``SQL compile (cache miss)``: the statement was compiled for this execution."""
+    started = _prepared_at.get()
+    if not started:
+        return
+    _prepared_at.set(0)
+    if getattr(getattr(context, "cache_hit", None), "name", None) != "CACHE_MISS":
+        return
+    span = _open_db_span("SQL compile (cache miss)")
+    if span is not None:
+        span.start = started
+        span.end = clock.now_ns()
+        span.set("db.cache", "miss")
+        span.set("gap.cause", "SQL compilation")
+        span.set("first_call", True)
+
+
 def _before_execute(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
     if recorder.current.get() is None or context is None:
         return
     try:
+        _compile_span(context)
         name, operation = statement_name(statement)
         span = _open_db_span(name)
         if span is None:

@@ -102,6 +102,8 @@ class HookPoint:
     group: str | None = None
     #: absence is expected and harmless (the attribute is inherited and patched elsewhere)
     optional: bool = False
+    #: False: a reader row; ``wrap`` keeps the function for the hooks to call, nothing is set
+    patch: bool = True
 
 
 def _getter(param: inspect.Parameter, index: int) -> Getter:
@@ -248,6 +250,9 @@ def install(patcher: Patcher, table: Iterable[HookPoint], groups: dict[str, str]
         for plan in members:
             if plan.target is None or plan.problem is not None:
                 continue  # optional and absent
+            if not plan.point.patch:  # a reader: bound by ``prepare``, nothing to set
+                installed.add(plan.target.where)
+                continue
             if patcher.apply(plan.owner, plan.attr, plan.wrapper):
                 installed.add(plan.target.where)
     return installed

@@ -15,7 +15,7 @@ FastAPI on every matrix version (``scripts/matrix.sh``).
 
 from __future__ import annotations
 
-from tracer.capture.hooks import dependencies, routing, spans, threadpool
+from tracer.capture.hooks import dependencies, gaps, routing, spans, threadpool
 from tracer.capture.hooks.patching import Patcher
 from tracer.capture.hooks.points import HookPoint, Target
 from tracer.capture.hooks.points import install as install_points
@@ -54,6 +54,39 @@ HOOKS: tuple[HookPoint, ...] = (
             ),
         ),
         routing.wrap_handle,
+        optional=True,
+    ),
+    HookPoint(  # 0.137+: an included route's prefixed template lives on its effective context
+        "routing (included router prefix)",
+        "routing",
+        3,
+        "(none: reads the template FastAPI resolved)",
+        (Target(_FA, "_get_scope_effective_route_context", reads=("scope",), since=(0, 137)),),
+        routing.bind_effective_context,
+        asynchronous=False,
+        optional=True,
+        patch=False,
+    ),
+    HookPoint(
+        "routing (mount)",
+        "routing",
+        3,
+        "{mounted app class} {mount path} (handler, 6, for a non-router app)",
+        (
+            Target(
+                "starlette.routing", "Mount.handle", leading=("self", "scope", "receive", "send")
+            ),
+        ),
+        routing.wrap_mount,
+    ),
+    HookPoint(  # 0.124+: reads the endpoint's source once per endpoint
+        "routing (endpoint inspection)",
+        "routing",
+        3,
+        gaps.ENDPOINT_INSPECTION,
+        (Target(_FA, "_extract_endpoint_context", reads=("func",), since=(0, 124)),),
+        gaps.wrap_endpoint_inspection,
+        asynchronous=False,
         optional=True,
     ),
     # -- dependencies (4) -------------------------------------------------------------------
@@ -170,6 +203,15 @@ HOOKS: tuple[HookPoint, ...] = (
         (Target("anyio.to_thread", "run_sync", leading=("func",)),),
         threadpool.wrap_run_sync,
     ),
+    HookPoint(  # only called when the event loop's anyio backend is not loaded yet
+        "anyio backend import",
+        "handler",
+        6,
+        "anyio backend import (first call) (phase and step of its parent)",
+        (Target("anyio._core._eventloop", "import_module", leading=("name",)),),
+        gaps.wrap_backend_import,
+        asynchronous=False,
+    ),
     # -- serialization (7) ------------------------------------------------------------------
     HookPoint(
         "serialization",
@@ -204,9 +246,12 @@ def install(patcher: Patcher) -> set[str]:
     """Patch every hook point this FastAPI/Starlette version offers; returns what was patched."""
     installed = install_points(patcher, HOOKS, GROUPS)
     routing.hooked = "starlette.routing.Route.handle" in installed
+    if f"{_FA}._get_scope_effective_route_context" not in installed:
+        routing.effective_context = None
     return installed
 
 
 def forget() -> None:
     """The patches were restored (:meth:`Patcher.restore`)."""
     routing.hooked = False
+    routing.effective_context = None

@@ -8,13 +8,16 @@ under the current one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any
 
 from tracer.capture import clock, recorder
 from tracer.capture.hooks.naming import call_name
 from tracer.capture.hooks.points import Binding
+from tracer.capture.hooks.routing import mount_owner
 from tracer.capture.hooks.skeleton import quietly
 from tracer.safety import report
 
@@ -72,11 +75,13 @@ def wrap_run_sync(original: Callable[..., Any], binding: Binding) -> Callable[..
             or getattr(func, "__module__", None) == "starlette.concurrency"  # stream chunks
         ):
             return await original(func, *args, **kwargs)
+        if _is_generator_step(func):
+            return await _dependency_step(original, func, args, kwargs)
         handle = None
         queued = clock.now_ns()
         started = [queued]
         try:
-            handle = recorder.start(f"threadpool {call_name(func)}", "handler", 6)
+            handle = recorder.start(_span_name(func), "handler", 6)
             if handle is not None:
                 owner = rec.spans[handle[1].parent] if handle[1].parent >= 0 else None
                 if owner is not None:
@@ -97,3 +102,40 @@ def wrap_run_sync(original: Callable[..., Any], binding: Binding) -> Callable[..
         return result
 
     return run_sync
+
+
+def _span_name(func: Callable[..., Any]) -> str:
+    """``StaticFiles: stat`` inside a mounted app, else ``threadpool stat``; read per call
+    (nothing cached: ``func`` is often a fresh partial or bound method holding arguments)."""
+    owner = mount_owner.get()
+    return f"{owner}: {call_name(func)}" if owner else f"threadpool {call_name(func)}"
+
+
+_GENERATOR_STEPS = ("__enter__", "__exit__")
+
+
+def _is_generator_step(func: Callable[..., Any]) -> bool:
+    """FastAPI's ``contextmanager_in_threadpool`` entering or leaving a sync yield dependency
+    (``__enter__`` comes through ``run_in_threadpool``, inside a partial)."""
+    while isinstance(func, functools.partial):
+        func = func.func
+    return getattr(func, "__name__", None) in _GENERATOR_STEPS and isinstance(
+        getattr(func, "__self__", None), AbstractContextManager
+    )
+
+
+async def _dependency_step(
+    original: Callable[..., Any], func: Callable[..., Any], args: Any, kwargs: Any
+) -> Any:
+    """The dependency's own work (its code up to ``yield``, or after it): no span of its own;
+    the time is the dependency's (or its teardown's) and the wait an attribute of it."""
+    rec = recorder.current.get()
+    queued = clock.now_ns()
+    started = [queued]
+    try:
+        return await original(timed_call(func, args, {}, started), **kwargs)
+    finally:
+        index = recorder.parent.get()
+        if rec is not None and 0 <= index < len(rec.spans):
+            key = "teardown.wait_ns" if call_name(func) == "__exit__" else "threadpool.wait_ns"
+            quietly("threadpool hook", rec.spans[index].set, key, started[0] - queued)
