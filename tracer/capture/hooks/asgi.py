@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from tracer.capture import clock, recorder
 from tracer.capture.config import TraceConfig
-from tracer.capture.hooks import routing
+from tracer.capture.hooks import gaps, routing
 from tracer.capture.recorder import RawSpan, Recorder
 from tracer.capture.recorder import current as _current
 from tracer.capture.recorder import parent as _parent
@@ -60,14 +60,24 @@ class LayerProbe:
     is not traced costs one call and no extra coroutine frame per layer.
     """
 
-    __slots__ = ("app", "depth", "is_router", "name", "response_name")
+    __slots__ = ("app", "depth", "is_router", "name", "receive_owner", "response_name")
 
-    def __init__(self, app: ASGIApp, name: str, depth: int, *, is_router: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        name: str,
+        depth: int,
+        *,
+        is_router: bool = False,
+        receive_owner: str | None = None,
+    ) -> None:
         self.app = app
         self.name = name
         self.response_name = f"{name} response"
         self.depth = depth
         self.is_router = is_router
+        #: the layer above wraps ``receive`` (BaseHTTPMiddleware): time it as that layer's
+        self.receive_owner = receive_owner
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         rec = _current.get()
@@ -79,6 +89,8 @@ class LayerProbe:
         try:
             span, token = self._enter(rec)
             inner_send = self._wrap_send(rec, span, send)
+            if self.receive_owner is not None:
+                receive = gaps.layer_receive(rec, self.receive_owner, receive)
         except Exception as exc:
             report("middleware probe", exc)
             await self.app(scope, receive, send)
@@ -243,7 +255,8 @@ def _wrap_receive(rec: Recorder, receive: Receive) -> Receive:
         try:
             kind = message.get("type")
             if kind == "http.request":
-                span = rec.open("receive http.request", "asgi", 1, 0, start)
+                # under the span that awaited it (read body): not also that span's own time
+                span = rec.open("receive http.request", "asgi", 1, recorder.parent.get(), start)
                 span.end = clock.now_ns()
                 span.set("body.bytes", len(message.get("body", b"")))
                 span.set("more_body", bool(message.get("more_body", False)))
@@ -269,7 +282,11 @@ def _wrap_send(rec: Recorder, send: Send, add_headers: bool) -> Send:
         span = None
         try:
             kind = message["type"]
-            span = rec.open(_SEND_NAMES.get(kind) or f"send {kind}", "send", 9, 0)
+            # under the span that awaited it (the route, a middleware): its time is the send's,
+            # not also that span's own
+            span = rec.open(
+                _SEND_NAMES.get(kind) or f"send {kind}", "send", 9, recorder.parent.get()
+            )
             if kind == "http.response.start":
                 if add_headers:
                     message = _with_trace_headers(message, rec)
@@ -333,6 +350,13 @@ def decode_headers(raw: Any) -> list[tuple[str, str]]:
     return [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in raw]
 
 
+def _wraps_receive(layer: object) -> bool:
+    """BaseHTTPMiddleware hands the app below a ``receive`` that runs a task group per call."""
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    return isinstance(layer, BaseHTTPMiddleware)
+
+
 def wrap_stack(stack: ASGIApp, router: object, instrumentation: Tracing) -> ASGIApp:
     """Insert a probe above every layer of ``stack`` and an edge probe on top."""
     top = LayerProbe(stack, layer_name(stack), 0, is_router=stack is router)
@@ -348,6 +372,12 @@ def wrap_stack(stack: ASGIApp, router: object, instrumentation: Tracing) -> ASGI
             )
             break
         depth += 1
-        layer.app = LayerProbe(inner, layer_name(inner), depth, is_router=inner is router)
+        layer.app = LayerProbe(
+            inner,
+            layer_name(inner),
+            depth,
+            is_router=inner is router,
+            receive_owner=layer_name(layer) if _wraps_receive(layer) else None,
+        )
         layer = inner
     return EdgeProbe(top, instrumentation)
