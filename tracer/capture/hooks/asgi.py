@@ -20,8 +20,7 @@ from tracer.capture.recorder import RawSpan, Recorder
 from tracer.capture.recorder import current as _current
 from tracer.capture.recorder import parent as _parent
 from tracer.safety import report, warn_once
-from tracer.sinks.endpoint import PREFIX as ENDPOINT_PREFIX
-from tracer.sinks.endpoint import TraceEndpoint
+from tracer.sinks.endpoint import EndpointGate, TraceEndpoint, is_endpoint_path
 from tracer.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -40,6 +39,24 @@ class Tracing(Protocol):
     def error_only(
         self, scope: Scope, started: int, status: int, error: BaseException | None
     ) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+def _flush_at_shutdown(send: Send, tracing: Tracing) -> Send:
+    """``send`` for the lifespan: once the app has shut down, flush the exporters.
+
+    A server stopped by SIGTERM runs the lifespan shutdown and may then die
+    by the re-raised signal without running ``atexit``: this is the last
+    moment the last requests' spans can still be sent.
+    """
+
+    async def lifespan_send(message: Message) -> None:
+        if message.get("type") == "lifespan.shutdown.complete":
+            tracing.shutdown()
+        await send(message)
+
+    return lifespan_send
 
 
 def layer_name(layer: object) -> str:
@@ -189,13 +206,15 @@ class EdgeProbe:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or recorder.current.get() is not None:
-            # websockets/lifespan pass through; a mounted instrumented app nests
+            # websockets pass through; a mounted instrumented app nests
+            if scope["type"] == "lifespan":
+                send = _flush_at_shutdown(send, self.instrumentation)
             await self.app(scope, receive, send)
             return
         instrumentation = self.instrumentation
-        endpoint = instrumentation.endpoint
-        if endpoint is not None and str(scope.get("path", "")).startswith(ENDPOINT_PREFIX):
-            await endpoint.handle(scope, receive, send)  # opt-in, secret-protected, untraced
+        if instrumentation.endpoint is not None and is_endpoint_path(scope):
+            # never traced; answered by the EndpointGate after the app's own middleware
+            await self.app(scope, receive, send)
             return
         try:
             decision = instrumentation.config.decide(scope)
@@ -358,8 +377,12 @@ def _wraps_receive(layer: object) -> bool:
 
 
 def wrap_stack(stack: ASGIApp, router: object, instrumentation: Tracing) -> ASGIApp:
-    """Insert a probe above every layer of ``stack`` and an edge probe on top."""
-    top = LayerProbe(stack, layer_name(stack), 0, is_router=stack is router)
+    """Insert a probe above every layer of ``stack``, the trace endpoint's gate just
+    above the router, and an edge probe on top."""
+    if stack is router:
+        probe = LayerProbe(stack, layer_name(stack), 0, is_router=True)
+        return EdgeProbe(EndpointGate(probe, instrumentation), instrumentation)
+    top = LayerProbe(stack, layer_name(stack), 0, is_router=False)
     layer: Any = stack
     depth = 0
     while layer is not router:
@@ -372,12 +395,13 @@ def wrap_stack(stack: ASGIApp, router: object, instrumentation: Tracing) -> ASGI
             )
             break
         depth += 1
-        layer.app = LayerProbe(
+        probe = LayerProbe(
             inner,
             layer_name(inner),
             depth,
             is_router=inner is router,
             receive_owner=layer_name(layer) if _wraps_receive(layer) else None,
         )
+        layer.app = EndpointGate(probe, instrumentation) if inner is router else probe
         layer = inner
     return EdgeProbe(top, instrumentation)
