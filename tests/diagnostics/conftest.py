@@ -52,7 +52,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any]]] = {
 
 
 async def _record() -> dict[str, Trace]:
-    app = tracer.instrument(create_app(Settings()))
+    app = tracer.instrument(create_app(Settings()), record_url_values=True)  # as the CLI
     out: dict[str, Trace] = {}
     async with app.router.lifespan_context(app):
         with tracer.capture(app) as traces:

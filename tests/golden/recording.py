@@ -82,7 +82,7 @@ def _boundaries() -> int | None:
 
 
 async def _record(method: str, path: str, kwargs: dict[str, Any]) -> Trace:
-    app = tracer.instrument(create_app())
+    app = tracer.instrument(create_app(), record_url_values=True)  # as the CLI records
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         headers = {"x-request-id": "golden-0001", **kwargs.pop("headers", {})}

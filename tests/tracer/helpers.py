@@ -18,7 +18,7 @@ FASTAPI_VERSION = tuple(int(part) for part in fastapi.__version__.split(".")[:2]
 async def request(app: Any, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, Trace]:
     """Send one request through ``app`` (instrumenting it if needed); return response and trace."""
     if not tracer.is_instrumented(app):
-        tracer.instrument(app)
+        tracer.instrument(app, record_url_values=True)  # the tests read the paths back
     with tracer.capture(app) as traces:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

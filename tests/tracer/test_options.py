@@ -61,7 +61,7 @@ async def run(app: Any, *requests: tuple[str, dict[str, Any]]) -> list[tracer.Tr
 
 
 async def test_unsampled_requests_leave_no_trace_but_errors_still_do() -> None:
-    app = tracer.instrument(make_app(), sample_rate=0.0)
+    app = tracer.instrument(make_app(), sample_rate=0.0, record_url_values=True)
     traces = await run(app, ("/ok", {}), ("/boom", {}), ("/five-hundred", {}))
     assert [t.root.attributes["url.path"] for t in traces] == ["/boom", "/five-hundred"]
     boom, down = traces

@@ -56,7 +56,12 @@ class StepContext:
         for s in self.spans:
             if s.parent_id in inside:
                 inside.add(s.span_id)
-                if s.phase == "db" and s.name != "pool checkout":
+                # a pool checkout or an SQL compile (a named gap) is not a statement
+                if (
+                    s.phase == "db"
+                    and s.name != "pool checkout"
+                    and not s.attributes.get("gap.cause")
+                ):
                     out.append(s.name)
         return out
 
