@@ -36,7 +36,7 @@ async def test_the_first_call_endpoint_inspection_is_named_once() -> None:
     app = one_endpoint_app()
     _response, first = await request(app, "GET", "/ping")
     span = find(first, "endpoint inspection (first call)")
-    assert span.attributes["first_call"] is True
+    assert span.attributes["gap.first_call"] is True
     assert span.attributes["gap.cause"] == "endpoint inspection"
     assert parent_of(first, span).name == "route /ping"
     _response, second = await request(app, "GET", "/ping")
@@ -56,7 +56,7 @@ async def test_the_anyio_backend_import_is_named_where_it_happens() -> None:
 
     _response, trace = await request(app, "GET", "/cold")
     span = find(trace, "anyio backend import (first call)")
-    assert span.attributes["first_call"] is True
+    assert span.attributes["gap.first_call"] is True
     assert span.attributes["gap.cause"] == "import on first use"
     assert parent_of(trace, span).name == "cold"
     assert span.phase == "handler"

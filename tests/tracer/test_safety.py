@@ -66,7 +66,7 @@ async def test_concurrent_requests_never_mix() -> None:
     assert sorted(by_path) == sorted(f"/item/{n}" for n in range(60))
     # one request pays the endpoint's first-call inspection; the rest are the same shape
     shapes = {
-        tuple(sorted(s.name for s in t.spans if not s.attributes.get("first_call")))
+        tuple(sorted(s.name for s in t.spans if not s.attributes.get("gap.first_call")))
         for t in traces.traces
     }
     assert len(shapes) == 1, "every trace holds exactly one request's spans"

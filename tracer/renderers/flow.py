@@ -113,8 +113,8 @@ class _Builder:
     def _untraced(self) -> None:
         """A row per gap no hook covered (from ``DRAWN_GAP_NS``), in the lane of its span."""
         for gap in self.index.untraced:
-            if gap.duration_ns < DRAWN_GAP_NS:
-                continue
+            if gap.duration_ns < DRAWN_GAP_NS or gap.name is not None:
+                continue  # a named gap is drawn as the span that named it
             owner = self.by_id.get(gap.parent_id or "")
             lane = self.lane(owner) if owner is not None else 1
             row = Row(gap.start_ns, "untraced", lane, lane, text=gap.label)
@@ -304,11 +304,17 @@ class _Builder:
 
 
 def _event_text(name: str, attributes: dict[str, Any]) -> str:
-    """``gc · generation 2 · 35.2ms pause`` for collector pauses, ``name · k=v`` otherwise."""
+    """``gc · generation 2 · 35.2ms pause`` for collector pauses, app output as its text,
+    ``name · k=v`` otherwise."""
     if name == "gc":
         pause = attributes.get("gc.pause_ns")
         took = f" · {format_duration(pause)} pause" if isinstance(pause, int) else ""
         return f"garbage collection · generation {attributes.get('gc.generation', '?')}{took}"
+    if name == "app.output":  # what the app printed: ``stdout · text``
+        return f"{attributes.get('stream', 'output')} · {attributes.get('text', '')}"
+    if name == "log":  # ``WARNING app.users · text``
+        source = f"{attributes.get('level', 'log')} {attributes.get('logger', '')}".strip()
+        return f"{source} · {attributes.get('text', '')}"
     detail = ", ".join(f"{k}={v}" for k, v in attributes.items())
     return name + (f" · {detail}" if detail else "")
 

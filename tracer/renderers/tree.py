@@ -37,7 +37,8 @@ class TreeRenderer(Renderer):
         )
         lines: list[tuple[str, Span | Untraced]] = []
         index = analyse(trace)
-        gaps = [gap for gap in index.untraced if gap.duration_ns >= DRAWN_GAP_NS]
+        # a named gap is drawn as the span that named it
+        gaps = [g for g in index.untraced if g.duration_ns >= DRAWN_GAP_NS and g.name is None]
 
         def walk(span: Span | Untraced, prefix: str, last: bool, top: bool) -> None:
             branch = "" if top else (g.last if last else g.branch)

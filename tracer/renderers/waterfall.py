@@ -100,7 +100,10 @@ class _Waterfall:
         self.spans = sorted(
             self.index.ordered, key=lambda s: (s.start_ns, self.depth.get(s.span_id, 0))
         )
-        self.gaps = [g for g in self.index.untraced if g.duration_ns >= DRAWN_GAP_NS]
+        # a named gap is drawn as the span that named it
+        self.gaps = [
+            g for g in self.index.untraced if g.duration_ns >= DRAWN_GAP_NS and g.name is None
+        ]
         names = [self._name(s) for s in self.spans] + [self._gap_name(g) for g in self.gaps]
         self.name_width = min(max((cells(n) for n in names), default=8), max(16, width * 3 // 10))
         last = format_offset(trace.end_ns - trace.start_ns)

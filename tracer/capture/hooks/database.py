@@ -117,7 +117,7 @@ def _compile_span(context: Any) -> None:
         span.end = clock.now_ns()
         span.set("db.cache", "miss")
         span.set("gap.cause", "SQL compilation")
-        span.set("first_call", True)
+        span.set("gap.first_call", True)
 
 
 def _before_execute(

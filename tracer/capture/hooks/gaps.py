@@ -2,7 +2,7 @@
 
 Each span here carries ``gap.cause`` (the analysis treats such a span as
 naming the gap it fills) and, for costs paid once per process or endpoint,
-``first_call=True``. They cost one contextvar read on a traced request and
+``gap.first_call=True``. They cost one contextvar read on a traced request and
 nothing more on a warm one: the endpoint inspection is recorded only when
 FastAPI's own cache misses, the backend import is only called on a miss.
 """
@@ -42,7 +42,7 @@ def wrap_endpoint_inspection(original: Callable[..., Any], binding: Binding) -> 
         if handle is None:
             return original(func)
         try:
-            handle[1].set("first_call", True)
+            handle[1].set("gap.first_call", True)
             handle[1].set("gap.cause", "endpoint inspection")
             handle[1].set("code.function", str(getattr(func, "__qualname__", "?")))
         except Exception as exc:
@@ -68,7 +68,7 @@ def wrap_backend_import(original: Callable[..., Any], binding: Binding) -> Calla
             return original(name, *args, **kwargs)
         try:
             _inherit(rec, handle[1])
-            handle[1].set("first_call", True)
+            handle[1].set("gap.first_call", True)
             handle[1].set("gap.cause", "import on first use")
             handle[1].set("code.namespace", name)
         except Exception as exc:
