@@ -15,7 +15,8 @@ from tracer.renderers.base import (
     export,
     render_to_text,
 )
-from tracer.renderers.exported import HTMLRenderer, SVGRenderer, TextRenderer
+from tracer.renderers.exported import SVGRenderer, TextRenderer
+from tracer.renderers.html_page import HTMLRenderer
 from tracer.renderers.json_renderer import JSONRenderer
 from tracer.renderers.mermaid import MermaidRenderer
 from tracer.renderers.sequence import SequenceRenderer, SequenceView

@@ -1,8 +1,9 @@
-"""File renderers that export a terminal view: SVG image, HTML page, plain text.
+"""File renderers that export a terminal view: SVG image, plain text.
 
 They render the sequence diagram by default; ``view`` picks another terminal
 renderer. Without a width they use :data:`DEFAULT_WIDTH` so files do not
-depend on the size of the terminal that wrote them.
+depend on the size of the terminal that wrote them. The ``html`` format is a
+page of its own (:mod:`tracer.renderers.html_page`), not a console export.
 """
 
 from __future__ import annotations
@@ -37,14 +38,6 @@ class SVGRenderer(ExportRenderer):
     name = "svg"
     output_file_extension = "svg"
     fmt = "svg"
-
-
-class HTMLRenderer(ExportRenderer):
-    """``html``: the sequence diagram as a standalone HTML page."""
-
-    name = "html"
-    output_file_extension = "html"
-    fmt = "html"
 
 
 class TextRenderer(ExportRenderer):
