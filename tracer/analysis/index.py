@@ -236,11 +236,14 @@ def _split_by_step(
 
 
 def _layers(trace: Trace, by_id: Mapping[str, Span], depth: Mapping[str, int]) -> list[Span]:
-    """The middleware layer spans (not their response parts), outermost first."""
+    """The middleware layer spans (not their response parts, nor the spans that name a
+    layer's own work such as its ``receive``), outermost first."""
     layers = [
         s
         for s in trace.spans
-        if s.phase == "middleware" and not is_layer_response(s, by_id.get(s.parent_id or ""))
+        if s.phase == "middleware"
+        and not is_layer_response(s, by_id.get(s.parent_id or ""))
+        and "gap.cause" not in s.attributes
     ]
 
     def order(span: Span) -> tuple[int, int]:

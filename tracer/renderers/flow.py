@@ -8,7 +8,6 @@ order: where yield-dependency teardown runs differs between FastAPI versions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
 from statistics import median
 from typing import Any, Literal
 
@@ -382,18 +381,28 @@ def _same_outcome(a: str, b: str) -> bool:
 
 
 def _insert_gaps(rows: list[Row]) -> list[Row]:
-    gaps = [b.time_ns - a.time_ns for a, b in pairwise(rows)]
-    positive = [g for g in gaps if g > 0]
+    """A "⋮ N later" row where nothing drawn was running for a long while.
+
+    The wait is counted from the end of the work drawn before (a 44 ms hash
+    followed at once by the next row is no gap), not from that row's start.
+    """
+    idle: list[int] = []
+    busy_until = rows[0].time_ns if rows else 0
+    for row in rows:
+        idle.append(row.time_ns - busy_until)
+        leaf_work = row.kind in ("work", "untraced") or (row.kind == "call" and row.leaf)
+        finished = row.end_ns if leaf_work and row.end_ns else 0
+        busy_until = max(busy_until, row.time_ns, finished)
+    positive = [g for g in idle if g > 0]
     if not positive:
         return rows
     limit = max(GAP_FACTOR * median(positive), GAP_MIN_NS)
     out: list[Row] = []
     for i, row in enumerate(rows):
         # an untraced row already says what the time went to
-        if i and gaps[i - 1] > limit and rows[i - 1].kind != "untraced":
-            gap = gaps[i - 1]
-            text = f"{format_duration(gap)} later"
-            out.append(Row(rows[i - 1].time_ns + gap // 2, "gap", 0, 0, text=text))
+        if i and idle[i] > limit and rows[i - 1].kind != "untraced":
+            text = f"{format_duration(idle[i])} later"
+            out.append(Row(row.time_ns - idle[i] // 2, "gap", 0, 0, text=text))
         out.append(row)
     return out
 
