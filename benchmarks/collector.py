@@ -43,7 +43,7 @@ def url() -> str:
         [sys.executable, os.path.abspath(__file__)], stdout=subprocess.PIPE, text=True
     )
     _proc.append(proc)
-    atexit.register(proc.terminate)
+    atexit.register(_stop, proc)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.startswith("PORT "):
@@ -57,6 +57,17 @@ def _exit_with_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(0)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    """Flush the OTLP sinks first (their own exit hook would run after this one), then stop."""
+    try:
+        from tracer.sinks.exporters import otlp_env
+
+        for sink in list(otlp_env._open_sinks):
+            sink.shutdown(2_000)
+    finally:
+        proc.terminate()
 
 
 def main() -> None:

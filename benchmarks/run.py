@@ -109,11 +109,11 @@ def section_inprocess(plan: Plan, report: Report) -> None:
         # the cheapest peer on this endpoint: the smaller median extra time
         peer = min(PEERS, key=lambda p: median(_extra_per_round(result.samples[(ep.key, p)], base)))
         for name in INPROCESS_VARIANTS:
-            cell = result.samples[(ep.key, name)]
-            ratios = ratio_per_round(cell, base)
-            extra = _extra_per_round(cell, base)
+            samples = result.samples[(ep.key, name)]
+            ratios = ratio_per_round(samples, base)
+            extra = _extra_per_round(samples, base)
             overhead = (
-                overhead_ratio_per_round(cell, result.samples[(ep.key, peer)], base)
+                overhead_ratio_per_round(samples, result.samples[(ep.key, peer)], base)
                 if name in OURS or name == "unsampled"
                 else []
             )
@@ -122,7 +122,7 @@ def section_inprocess(plan: Plan, report: Report) -> None:
                 [
                     ep.label if name == "base" else "",
                     VARIANT_LABELS[name] + (" ← cheapest peer" if name == peer else ""),
-                    fmt_us(cell.median_ns),
+                    fmt_us(samples.median_ns),
                     f"{median(extra):+,.0f} µs" if name != "base" else "",
                     fmt_ratio(median(ratios)) if name != "base" else "1",
                     _iqr(ratios) if name != "base" else "",
@@ -131,8 +131,8 @@ def section_inprocess(plan: Plan, report: Report) -> None:
                 ]
             )
             data[f"{ep.key}/{name}"] = {
-                "median_us": cell.median_ns / 1000,
-                "mean_us": cell.mean_ns / 1000,
+                "median_us": samples.median_ns / 1000,
+                "mean_us": samples.mean_ns / 1000,
                 "extra_us": median(extra),
                 "ratio": median(ratios),
                 "ratio_iqr": spread(ratios),
@@ -140,7 +140,7 @@ def section_inprocess(plan: Plan, report: Report) -> None:
                 "vs_cheapest_peer_iqr": spread(overhead) if overhead else None,
                 "cheapest_peer": peer,
                 "spans_per_request": spans,
-                "requests": cell.requests,
+                "requests": samples.requests,
             }
     say(
         table(
@@ -192,8 +192,8 @@ def section_inprocess(plan: Plan, report: Report) -> None:
             report.target(
                 f"{what}: extra time ≤ 1/3 of the cheapest peer's, in-process {label}",
                 value is not None and value <= 1 / 3,
-                f"{value:.2f} (+{c['extra_us']:,.0f} µs vs {peer} "
-                f"+{cell(f'{key}/{peer}')['extra_us']:,.0f} µs)"
+                f"{value:.2f} ({c['extra_us']:+,.0f} µs vs {peer} "
+                f"{cell(f'{key}/{peer}')['extra_us']:+,.0f} µs)"
                 if value is not None
                 else "no data",
             )
