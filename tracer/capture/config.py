@@ -8,11 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from tracer.capture.app_output import level_of
 from tracer.capture.recorder import MIN_LIMIT
 from tracer.capture.trigger import verify_token
 from tracer.types import Scope
 
-Decision = Literal["trace", "errors", "skip"]
+#: ``triggered``: traced in full because a valid trigger header asked for it (the store
+#: always keeps such a trace).
+Decision = Literal["trace", "triggered", "errors", "skip"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class TraceConfig:
     record_sql_parameters: bool = False
     record_url_values: bool = False
     response_headers: bool = True
+    #: lowest ``logging`` level recorded as span events (``record_logs``); None: off
+    record_logs: int | None = None
     _trigger_key: bytes = field(default=b"", repr=False)
 
     def __post_init__(self) -> None:
@@ -66,7 +71,7 @@ class TraceConfig:
         ):
             return "trace"
         if self.trigger_secret is not None and self._triggered(scope):
-            return "trace"
+            return "triggered"
         return "errors" if self.always_trace_errors else "skip"
 
     def _triggered(self, scope: Scope) -> bool:
@@ -91,6 +96,7 @@ def config_from(
     record_sql_parameters: bool = False,
     record_url_values: bool = False,
     response_headers: bool = True,
+    record_logs: bool | str | int = False,
 ) -> TraceConfig:
     """A :class:`TraceConfig`, with OpenTelemetry's and our environment variables as defaults.
 
@@ -116,6 +122,7 @@ def config_from(
         record_sql_parameters=record_sql_parameters,
         record_url_values=record_url_values,
         response_headers=response_headers,
+        record_logs=level_of(record_logs),
     )
 
 

@@ -218,7 +218,9 @@ class EdgeProbe:
             return
         try:
             decision = instrumentation.config.decide(scope)
-            rec = instrumentation.begin(scope) if decision == "trace" else None
+            rec = instrumentation.begin(scope) if decision in ("trace", "triggered") else None
+            if rec is not None and decision == "triggered":
+                rec.meta["triggered"] = True
             if rec is not None:
                 root = rec.open(str(scope.get("method", "HTTP")), "asgi", 1, -1)
                 traced_receive = _wrap_receive(rec, receive)
