@@ -97,6 +97,9 @@ def _drawer(fmt: str | None, width: int | None, no_color: bool) -> Callable[[Any
         if renderable is not None:
             console.print(renderable)
             console.print(out.findings(trace, width=width, ascii=False))
+            block = out.trace_output_block(trace)
+            if block is not None:
+                console.print(block, soft_wrap=True)
         else:
             sys.stdout.write(text if text is not None and text.endswith("\n") else f"{text}\n")
             sys.stdout.flush()

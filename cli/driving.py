@@ -7,9 +7,12 @@ import gc
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracer.cli.errors import CLIError
+
+if TYPE_CHECKING:
+    from tracer.cli.captured import AppOutput
 
 #: an HTTP header name (RFC 9110 token)
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -118,28 +121,46 @@ def _as_given(value: str, what: str) -> bytes:
 WARM_UP_PATH = "/__trace-request-warm-up__"
 
 
-def drive(app: Any, spec: RequestSpec, repeat: int = 1, *, warm: bool = True) -> Exchange:
+def drive(
+    app: Any,
+    spec: RequestSpec,
+    repeat: int = 1,
+    *,
+    warm: bool = True,
+    output: AppOutput | None = None,
+) -> Exchange:
     """Run the app's lifespan, send the request ``repeat`` times, return the last exchange."""
-    return drive_many(app, [spec] * repeat, warm=warm)[-1]
+    return drive_many(app, [spec] * repeat, warm=warm, output=output)[-1]
 
 
-def drive_many(app: Any, specs: list[RequestSpec], *, warm: bool = True) -> list[Exchange]:
+def drive_many(
+    app: Any, specs: list[RequestSpec], *, warm: bool = True, output: AppOutput | None = None
+) -> list[Exchange]:
     """Send each request in turn to one running app (one lifespan); each gets its trace.
 
     With ``warm``, an untraced GET to :data:`WARM_UP_PATH` goes first, so the
     traces show the requests rather than the app's one-off first-request costs
     (FastAPI builds included routers' handlers on first use: 10-40 ms).
+    ``output``, when given, is told which part of the run each app line belongs
+    to (``startup``, ``warm-up``, ``request 1`` …, ``shutdown``).
     """
-    return asyncio.run(_drive(app, specs, warm))
+    return asyncio.run(_drive(app, specs, warm, output))
 
 
-async def _drive(app: Any, specs: list[RequestSpec], warm: bool) -> list[Exchange]:
+async def _drive(
+    app: Any, specs: list[RequestSpec], warm: bool, output: AppOutput | None
+) -> list[Exchange]:
     import tracer
+
+    def section(name: str) -> None:
+        if output is not None:
+            output.start(name)
 
     if not tracer.is_instrumented(app):
         # in-process runs keep their traces in memory; the path and query are the
         # ones the user typed, so the trace may show them (record_url_values)
         tracer.instrument(app, store=False, record_url_values=True)
+    section("startup")
     try:
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
@@ -148,12 +169,14 @@ async def _drive(app: Any, specs: list[RequestSpec], warm: bool) -> list[Exchang
     exchanges: list[Exchange] = []
     try:
         if warm:
+            section("warm-up")
             await call_asgi(app, RequestSpec("GET", WARM_UP_PATH, []))
         # The CLI's start-up (imports, app, lifespan) leaves many young objects: without
         # this, a collection lands inside the traced request and reads as its own time.
         gc.collect()
         gc.freeze()
-        for spec in specs:
+        for number, spec in enumerate(specs, 1):
+            section(f"request {number}")
             with tracer.capture(app) as traces:
                 status, headers, body = await call_asgi(app, spec)
             if not traces.traces:
@@ -168,6 +191,7 @@ async def _drive(app: Any, specs: list[RequestSpec], warm: bool) -> list[Exchang
                 )
             )
     finally:
+        section("shutdown")
         try:
             await lifespan.__aexit__(None, None, None)
         except Exception:  # a failing shutdown must not hide the traces

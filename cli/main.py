@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,9 @@ from tracer.cli.commands import INTERRUPTED, list_command, show_command, tail_co
 from tracer.cli.errors import CLIError
 from tracer.cli.group import DefaultCommandGroup
 from tracer.cli.options import AsciiOption, FormatOption, NoColorOption, WidthOption
+
+if TYPE_CHECKING:
+    from tracer.cli.captured import AppOutput
 
 app = typer.Typer(
     cls=DefaultCommandGroup,
@@ -68,7 +71,10 @@ def trace(
     output: Annotated[
         Path | None,
         typer.Option(
-            "-o", "--output", metavar="FILE", help="Write to FILE (.json .mmd .svg .html .txt)."
+            "-o",
+            "--output",
+            metavar="FILE",
+            help="Write to FILE (.json .mmd .svg .html .txt); '-' for stdout.",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing -o FILE.")] = False,
@@ -130,14 +136,20 @@ def trace(
     """
     from tracer.cli import output as out
 
+    to_stdout = output is not None and str(output) == "-"
+    if to_stdout:  # `-o -`: what a file would hold, on stdout (the JSON document by default)
+        output, fmt = None, fmt or "json"
     if output is not None:
         out.check_writable(output, force)
     renderer, export = out.resolve_format(fmt, output)
-    color = not no_color and output is None
-    stdout_is_document = output is None and renderer in out.MACHINE_FORMATS
+    if to_stdout and export is None and renderer not in out.MACHINE_FORMATS:
+        export = "txt"
+    color = not no_color and output is None and not to_stdout
+    stdout_is_document = to_stdout or (output is None and renderer in out.MACHINE_FORMATS)
     console = out.make_console(color=color, width=width)
     notes = out.make_console(stderr=True, color=color)
 
+    captured: AppOutput | None = None
     if load is not None:
         if method or path:
             raise CLIError("--load re-renders a saved trace: give no METHOD or PATH with it")
@@ -156,7 +168,19 @@ def trace(
                 raise CLIError("give either --url (a running server) or --app, not both")
             exchange = send_live(url, spec, store, timeout=10.0)
         else:
-            exchange = drive(load_app(app_spec), spec, repeat, warm=not cold)
+            from tracer.cli.captured import AppOutput
+
+            captured = AppOutput()
+            try:
+                with captured:  # the app's prints and logs never reach our stdout
+                    exchange = drive(
+                        load_app(app_spec), spec, repeat, warm=not cold, output=captured
+                    )
+            except CLIError:  # what the app said before it failed helps more than ever
+                block = out.app_output_block(captured.lines, raw=True, dropped=captured.dropped)
+                if block is not None:
+                    notes.print(block, soft_wrap=True)
+                raise
         trace_ = exchange.trace
         summary = out.response_summary(exchange)
         (notes if stdout_is_document or output is not None else console).print(
@@ -184,6 +208,26 @@ def trace(
         console.print(out.findings(trace_, width=width, ascii=ascii_only))
     else:
         sys.stdout.write(text if text is not None and text.endswith("\n") else f"{text}\n")
+    block = _app_output(trace_, captured, repeat)
+    if block is not None:  # under the diagram; on stderr when stdout is a document
+        (console if renderable is not None and output is None else notes).print(
+            block, soft_wrap=True
+        )
+
+
+def _app_output(trace: Any, captured: AppOutput | None, repeat: int) -> Any:
+    """The "app output" block: lines captured live (raw), else those the trace holds."""
+    from tracer.cli import output as out
+
+    if captured is not None:
+        shown = captured.of("import", "startup", f"request {repeat}", "shutdown")
+        return out.app_output_block(
+            shown,
+            raw=True,
+            not_shown=len(captured.lines) - len(shown),
+            dropped=captured.dropped,
+        )
+    return out.trace_output_block(trace)
 
 
 def _load_trace(path: Path) -> object:

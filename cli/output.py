@@ -176,3 +176,66 @@ def reveal(console: Any, view: Any) -> None:
             console.print(" " * 40, end="\r")
             if key.lower() == "q":
                 interactive = False
+
+
+def app_output_lines(trace: Any) -> list[Any]:
+    """The app output a trace holds (``app.output`` and ``log`` events), in time order."""
+    from tracer.cli.captured import OutputLine
+
+    found: list[tuple[int, OutputLine]] = []
+    for span in trace.spans:
+        for event in span.events:
+            if event.name not in ("app.output", "log"):
+                continue
+            attrs = event.attributes
+            is_log = event.name == "log"
+            line = OutputLine(
+                "request",
+                str(attrs.get("logger" if is_log else "stream", "")),
+                str(attrs.get("level", "")) if is_log else None,
+                str(attrs.get("text", "")),
+                event.time_ns - trace.start_ns,
+                span.name if span.parent_id else "request",
+            )
+            found.append((event.time_ns, line))
+    return [line for _, line in sorted(found, key=lambda pair: pair[0])]
+
+
+def trace_output_block(trace: Any) -> Any:
+    """The block for a trace drawn without running the app (``--url``, ``--load``, ``show``)."""
+    dropped = int((trace.meta.get("app_output") or {}).get("dropped", 0))
+    return app_output_block(app_output_lines(trace), raw=False, dropped=dropped)
+
+
+def app_output_block(lines: list[Any], *, raw: bool, not_shown: int = 0, dropped: int = 0) -> Any:
+    """The "app output" block: one row per line, when (or in which part of the run) it
+    was written, its stream or level and logger, and the span it was written in.
+
+    ``raw`` lines are the app's own output as it wrote it (made terminal-safe,
+    never scrubbed: the person running the CLI is looking at their own app);
+    otherwise they come from a trace, already scrubbed. ``None`` when there is nothing.
+    """
+    from rich.console import Group
+    from rich.text import Text
+
+    from tracer.renderers.terminal_safe import safe
+
+    if not lines and not not_shown and not dropped:
+        return None
+    how = "as the app wrote them; the trace keeps them scrubbed" if raw else "from the trace"
+    count = f"{len(lines)} line{'s' if len(lines) != 1 else ''}"
+    rows: list[Any] = [Text.assemble((" app output", "bold"), (f" · {count}, {how}", "dim"))]
+    sources = [safe(f"{line.level} {line.source}" if line.level else line.source) for line in lines]
+    pad = min(24, max((len(source) for source in sources), default=0))
+    for line, source in zip(lines, sources, strict=True):
+        when = f"{line.offset_ns / 1e6:.3f}" if line.offset_ns is not None else line.section
+        style = "yellow" if line.level in ("WARNING", "ERROR", "CRITICAL") else "cyan"
+        row = Text.assemble(f"  {when:>9}  ", (source.ljust(pad), style), "  ", safe(line.text))
+        if line.span:
+            row.append(f"  (in {safe(line.span)})", style="dim")
+        rows.append(row)
+    if not_shown:
+        rows.append(Text(f"  {not_shown} more from the warm-up and earlier requests", "dim"))
+    if dropped:
+        rows.append(Text(f"  {dropped} more not kept (the per-request cap)", "dim"))
+    return Group(*rows, Text(""))

@@ -92,8 +92,11 @@ def run_tour(*, width: int | None, ascii_only: bool, no_color: bool, step_by_ste
 
     console = out.make_console(color=not no_color, width=width)
     interactive = sys.stdin.isatty() and console.is_terminal
-    with console.status("running the tour's requests against the demo…"):
-        exchanges = drive_many(load_app(None), [stop.spec for stop in STOPS])
+    from tracer.cli.captured import AppOutput
+
+    captured = AppOutput()
+    with console.status("running the tour's requests against the demo…"), captured:
+        exchanges = drive_many(load_app(None), [stop.spec for stop in STOPS], output=captured)
     for number, (stop, exchange) in enumerate(zip(STOPS, exchanges, strict=True), start=1):
         console.print(Rule(f" {number}/{len(STOPS)} · {stop.title} ", align="left"))
         console.print(Text(f" {stop.spec.method} {stop.spec.path}", style="bold"))
@@ -107,6 +110,9 @@ def run_tour(*, width: int | None, ascii_only: bool, no_color: bool, step_by_ste
         else:
             console.print(view)
         console.print(out.findings(exchange.trace, width=width, ascii=ascii_only))
+        block = out.app_output_block(captured.of(f"request {number}"), raw=True)
+        if block is not None:
+            console.print(block, soft_wrap=True)
         if interactive and number < len(STOPS):
             import typer
 

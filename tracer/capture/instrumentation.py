@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
+from tracer.capture import app_output
 from tracer.capture.config import config_from
 from tracer.capture.delivery import GLOBAL_SINKS, Instrumentation, TraceSink
 from tracer.capture.hooks import database, gc_pauses, table
@@ -76,6 +77,7 @@ def instrument(
     record_sql_parameters: bool = False,
     record_url_values: bool = False,
     response_headers: bool = True,
+    record_logs: bool | str | int = False,
     store: Any = "auto",
     endpoint_secret: bytes | str | None = None,
 ) -> Any:
@@ -107,11 +109,14 @@ def instrument(
         record_sql_parameters=record_sql_parameters,
         record_url_values=record_url_values,
         response_headers=response_headers,
+        record_logs=record_logs,
         store=store,
         endpoint_secret=endpoint_secret,
     )
     existing: Instrumentation | None = getattr(app, _STATE_ATTR, None)
     if existing is not None:
+        app_output.release(existing.config.record_logs)
+        app_output.acquire(options.config.record_logs)
         existing.__dict__.update(options.__dict__)
         return app
     if not hasattr(app, "build_middleware_stack") or not hasattr(app, "router"):
@@ -119,6 +124,7 @@ def instrument(
             f"trace-request can instrument FastAPI and Starlette apps, not {type(app).__name__}"
         )
     _install_hooks()
+    app_output.acquire(options.config.record_logs)
     original_build = app.build_middleware_stack
 
     def build_middleware_stack() -> ASGIApp:
@@ -150,6 +156,7 @@ def _instrumentation(
     record_sql_parameters: bool = False,
     record_url_values: bool = False,
     response_headers: bool = True,
+    record_logs: bool | str | int = False,
     store: Any = "auto",
     endpoint_secret: bytes | str | None = None,
 ) -> Instrumentation:
@@ -186,6 +193,7 @@ def _instrumentation(
             record_sql_parameters=record_sql_parameters,
             record_url_values=record_url_values,
             response_headers=response_headers,
+            record_logs=record_logs,
         ),
     )
     options.endpoint = endpoint
@@ -218,9 +226,11 @@ def _open_store(store: Any) -> Any:
 
 def uninstrument(app: Any) -> Any:
     """Undo :func:`instrument`; the app's stack is rebuilt without probes."""
-    if getattr(app, _STATE_ATTR, None) is None:
+    state = getattr(app, _STATE_ATTR, None)
+    if state is None:
         return app
     delattr(app, _STATE_ATTR)
+    app_output.release(state.config.record_logs)
     if "build_middleware_stack" in vars(app):
         del app.build_middleware_stack
     app.middleware_stack = None
@@ -300,6 +310,7 @@ class TraceRequestMiddleware:
 
         self.instrumentation = _instrumentation(**options)
         _install_hooks()
+        app_output.acquire(self.instrumentation.config.record_logs)
         router: object = None
         layer: Any = app
         while layer is not None and router is None:
