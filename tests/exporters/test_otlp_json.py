@@ -47,12 +47,12 @@ def test_document_has_the_collector_shape(ok_trace: Trace, error_trace: Trace) -
     assert root["endTimeUnixNano"] == str(ok_trace.root.end_ns)
     assert root["status"] == {"code": 1}
     attributes = {a["key"]: a["value"] for a in root["attributes"]}
-    assert attributes["lifecycle.phase"] == {"stringValue": "asgi"}
-    assert attributes["lifecycle.step"] == {"intValue": "1"}
+    assert attributes["trace_request.lifecycle.phase"] == {"stringValue": "asgi"}
+    assert attributes["trace_request.lifecycle.step"] == {"intValue": "1"}
     assert attributes["http.response.status_code"] == {"intValue": "201"}
     assert json.loads(attributes["trace_request.request"]["stringValue"]) == ok_trace.request
     fields = {a["key"]: a["value"] for a in scope_spans["spans"][5]["attributes"]}
-    assert fields["validation.fields"] == {
+    assert fields["trace_request.validation.fields"] == {
         "arrayValue": {"values": [{"stringValue": "name"}, {"stringValue": "email"}]}
     }
 

@@ -20,6 +20,7 @@ from tracer.model import Trace
 from tracer.redaction import recordable_path, redact_headers, redact_query
 from tracer.safety import report
 from tracer.sinks.endpoint import TraceEndpoint
+from tracer.sinks.exporters.propagation import configured_global_provider, continued_trace
 from tracer.types import Scope
 
 TraceSink = Callable[[Trace], None]
@@ -45,6 +46,11 @@ class Instrumentation:
         else:
             self.sinks = list(on_trace)
         self.tracer_provider = tracer_provider
+        #: no provider was chosen: adopt the global one if it is configured later
+        self.follow_global = False
+        #: the OTLP sink built from ``OTEL_EXPORTER_OTLP_*``, dropped if we adopt the global
+        #: provider (it exports there already: sending both would duplicate every span)
+        self.env_sink: TraceSink | None = None
         self.config = config or TraceConfig()
         #: the opt-in ``/_trace-request/`` endpoint, or None (off)
         self.endpoint: TraceEndpoint | None = None
@@ -57,6 +63,15 @@ class Instrumentation:
         limit = config.max_attribute_length
         if self.tracer_provider is not None:
             rec.otel_parent = None  # look for an enclosing server span
+        headers = scope.get("headers") or ()
+        if self.tracer_provider is not None or self.env_sink is not None:
+            # exported to OpenTelemetry: a valid W3C traceparent continues the caller's trace
+            caller = continued_trace(headers)
+            if caller is not None:
+                rec.trace_id = caller[0].trace_id
+                rec.meta["traceparent"] = caller[0].header
+                if caller[1]:
+                    rec.meta["tracestate"] = caller[1]
         rec.request = {
             "method": scope.get("method", ""),
             "path": str(scope.get("path", "")),  # made recordable once the route is known
@@ -65,9 +80,7 @@ class Instrumentation:
                 values=config.record_url_values,
                 limit=limit,
             ),
-            "headers": redact_headers(
-                decode_headers(scope.get("headers") or ()), config.redact_headers, limit=limit
-            ),
+            "headers": redact_headers(decode_headers(headers), config.redact_headers, limit=limit),
             "http_version": scope.get("http_version", ""),
             "scheme": scope.get("scheme", "http"),
         }
@@ -111,6 +124,8 @@ class Instrumentation:
                     report("flushing a trace sink at shutdown", exc)
 
     def deliver(self, trace: Trace, parent: Any = None) -> None:
+        if self.follow_global:
+            self._adopt_global_provider()
         for sink in (*self.sinks, *GLOBAL_SINKS):
             try:
                 sink(trace)
@@ -123,6 +138,16 @@ class Instrumentation:
                 export_to_provider(trace, self.tracer_provider, parent=parent)
             except Exception as exc:
                 report("OpenTelemetry export", exc)
+
+    def _adopt_global_provider(self) -> None:
+        """Export to a global provider set after :func:`instrument` (once set, it stays)."""
+        provider = configured_global_provider()
+        if provider is None:
+            return
+        self.follow_global = False
+        self.tracer_provider = provider
+        if self.env_sink is not None and self.env_sink in self.sinks:
+            self.sinks.remove(self.env_sink)  # still flushed at exit
 
 
 def build_trace(rec: Recorder, config: TraceConfig) -> Trace:

@@ -86,8 +86,9 @@ def instrument(
     Call it before or after adding routes and middleware. Calling it again
     only updates the options. ``on_trace`` receives each finished
     :class:`~tracer.model.Trace`; ``tracer_provider`` (an OpenTelemetry
-    ``TracerProvider``) receives the spans — the global provider is never
-    used implicitly; without one, the standard ``OTEL_EXPORTER_OTLP_*``
+    ``TracerProvider``) receives the spans — by default the global one once it
+    is configured (``trace.set_tracer_provider``, ``opentelemetry-instrument``),
+    ``False`` opts out; without a provider, the standard ``OTEL_EXPORTER_OTLP_*``
     variables configure an OTLP exporter when set. ``store`` keeps the last
     traces in a local SQLite file (``True``, a path, or a ``TraceStore``); by
     default it is on when no exporter is configured. ``endpoint_secret`` (or
@@ -164,6 +165,13 @@ def _instrumentation(
     :class:`TraceRequestMiddleware` share, so both take the same options."""
     sinks = [on_trace] if callable(on_trace) else list(on_trace or ())
     otlp = None
+    follow_global = tracer_provider is None  # default: the global provider, if configured
+    if follow_global:
+        from tracer.sinks.exporters.propagation import configured_global_provider
+
+        tracer_provider = configured_global_provider()
+    elif tracer_provider is False:  # opted out of the global provider
+        tracer_provider = None
     if tracer_provider is None:
         from tracer.sinks.exporters.otlp_env import sink_from_env
 
@@ -197,6 +205,8 @@ def _instrumentation(
         ),
     )
     options.endpoint = endpoint
+    options.follow_global = follow_global and tracer_provider is None
+    options.env_sink = otlp
     return options
 
 

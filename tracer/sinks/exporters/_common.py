@@ -19,12 +19,16 @@ from importlib import metadata
 from typing import Any, TypeAlias
 
 from tracer.model import Span, Trace
+from tracer.sinks.exporters import _semconv
+from tracer.sinks.exporters.propagation import TraceParent, parse_traceparent
 
 logger = logging.getLogger("trace_request")
 
 SCOPE_NAME = "trace_request"
-PHASE_KEY = "lifecycle.phase"
-STEP_KEY = "lifecycle.step"
+PHASE_KEY = "trace_request.lifecycle.phase"
+STEP_KEY = "trace_request.lifecycle.step"
+#: What files written before the ``trace_request.`` prefix call them (still read).
+LEGACY_PHASE_KEY, LEGACY_STEP_KEY = "lifecycle.phase", "lifecycle.step"
 #: Trace-level fields carried on the root span (JSON strings / int) so they survive OTLP.
 REQUEST_KEY = "trace_request.request"
 RESPONSE_KEY = "trace_request.response"
@@ -69,18 +73,31 @@ def to_json_text(value: Any) -> str:
     return json.dumps(value, default=repr, ensure_ascii=False)
 
 
-def span_attributes(trace: Trace, span: Span, *, is_root: bool) -> dict[str, Any]:
-    """A span's own attributes plus ``lifecycle.*``; the root also carries the trace fields."""
-    attributes: dict[str, Any] = dict(span.attributes)
-    attributes[PHASE_KEY] = span.phase
-    attributes[STEP_KEY] = span.step
+def otel_span(trace: Trace, span: Span, *, is_root: bool) -> tuple[str, str, dict[str, Any]]:
+    """A span's exported name, kind (``SERVER``/``CLIENT``/``INTERNAL``) and attributes.
+
+    Attributes follow the HTTP and database semantic conventions, ours sit under
+    ``trace_request.`` (see :mod:`tracer.sinks.exporters._semconv`); the root also
+    carries the trace-level fields so a Collector's file can be read back in full.
+    """
+    name, attributes = _semconv.to_otel(trace, span, is_root=is_root)
     if is_root:
         attributes[REQUEST_KEY] = to_json_text(trace.request)
         attributes[RESPONSE_KEY] = to_json_text(trace.response)
         if trace.response_end_ns is not None:
             attributes[RESPONSE_END_KEY] = trace.response_end_ns
         attributes[META_KEY] = to_json_text(trace.meta)
-    return attributes
+    return name, _semconv.kind_name(span, is_root=is_root), attributes
+
+
+def remote_parent(trace: Trace) -> tuple[TraceParent, str] | None:
+    """The caller's span this trace continues (``meta["traceparent"]``) and its tracestate."""
+    header = trace.meta.get("traceparent")
+    parsed = parse_traceparent(header) if isinstance(header, str) else None
+    if parsed is None or parsed.trace_id != trace_id_hex(trace.trace_id):
+        return None
+    state = trace.meta.get("tracestate")
+    return parsed, state if isinstance(state, str) else ""
 
 
 def coerce_value(value: Any) -> OTelValue | None:

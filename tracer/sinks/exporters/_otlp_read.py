@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracer.model import PHASES, Phase, Span, SpanEvent, Status, Trace
-from tracer.sinks.exporters import _infer
+from tracer.sinks.exporters import _infer, _semconv
 from tracer.sinks.exporters._common import (
+    LEGACY_PHASE_KEY,
+    LEGACY_STEP_KEY,
     META_KEY,
     PHASE_KEY,
     REQUEST_KEY,
@@ -160,7 +162,12 @@ def _decode_span(data: Any, resource: dict[str, Any], where: str) -> tuple[str, 
     if trace_id is None or span_id is None:
         raise ValueError(f"{where}: a span needs a non-zero 'traceId' and 'spanId'")
     attributes = _decode_attributes(_field(data, "attributes"), f"{where}.attributes")
+    name = str(_field(data, "name", ""))
     phase, step = attributes.pop(PHASE_KEY, None), attributes.pop(STEP_KEY, None)
+    if phase is not None:  # ours, with semantic-convention names: back to the model's
+        name, attributes = _semconv.from_otel(name, attributes)
+    else:  # ours from before the prefix, or anyone else's (no phase: inferred later)
+        phase, step = attributes.pop(LEGACY_PHASE_KEY, None), attributes.pop(LEGACY_STEP_KEY, None)
     known = phase in PHASES and isinstance(step, int) and not isinstance(step, bool)
     events = []
     for index, event in enumerate(_list(_field(data, "events"), f"{where}.events")):
@@ -178,7 +185,7 @@ def _decode_span(data: Any, resource: dict[str, Any], where: str) -> tuple[str, 
     raw = _Raw(
         span_id=span_id,
         parent_id=_decode_id(_field(data, "parentSpanId"), 8, "parentSpanId", where),
-        name=str(_field(data, "name", "")),
+        name=name,
         kind=_KINDS.get(_decode_enum(_field(data, "kind"), "SPAN_KIND_", _KINDS), "UNSPECIFIED"),
         start_ns=_decode_ns(_field(data, "startTimeUnixNano"), "startTimeUnixNano", where),
         end_ns=_decode_ns(_field(data, "endTimeUnixNano"), "endTimeUnixNano", where),
@@ -278,10 +285,12 @@ def _build(trace_id: str, raws: list[_Raw]) -> Trace:
             raw.parent_id = None if raw is root else root.span_id
 
     trace_fields: dict[str, Any] = {}
+    holder: str | None = None  # our root: the span that carried the trace fields
     for raw in spans:
         for key in (REQUEST_KEY, RESPONSE_KEY, RESPONSE_END_KEY, META_KEY):
             if key in raw.attributes:
                 trace_fields.setdefault(key, raw.attributes.pop(key))
+                holder = holder or raw.span_id
     _infer_phases(root, spans)
 
     if REQUEST_KEY in trace_fields:
@@ -302,7 +311,7 @@ def _build(trace_id: str, raws: list[_Raw]) -> Trace:
         if "service.name" in root.resource:
             meta["service_name"] = root.resource["service.name"]
 
-    return Trace(
+    trace = Trace(
         trace_id=trace_id,
         spans=[
             Span(
@@ -324,6 +333,10 @@ def _build(trace_id: str, raws: list[_Raw]) -> Trace:
         response_end_ns=response_end,
         meta=meta,
     )
+    for span in trace.spans if holder is not None else ():
+        if span.span_id == holder:
+            _semconv.drop_derived(trace, span.attributes)
+    return trace
 
 
 def _infer_phases(root: _Raw, spans: list[_Raw]) -> None:

@@ -9,13 +9,17 @@ is logged once per kind and dropped.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from opentelemetry import trace as trace_api
 from opentelemetry.context import Context
+from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -25,10 +29,11 @@ from tracer.sinks.exporters._common import (
     OTelValue,
     coerce_attributes,
     error_description,
+    otel_span,
     parents_first,
+    remote_parent,
     report_once,
     scope_version,
-    span_attributes,
     span_id_hex,
     trace_id_hex,
 )
@@ -44,8 +49,61 @@ def _status(span: Span) -> Status:
     return Status(StatusCode.UNSET)
 
 
-def _attributes(trace: Trace, span: Span, *, is_root: bool) -> Mapping[str, OTelValue]:
-    return coerce_attributes(span_attributes(trace, span, is_root=is_root))
+_KINDS = {"SERVER": SpanKind.SERVER, "CLIENT": SpanKind.CLIENT, "INTERNAL": SpanKind.INTERNAL}
+
+
+def _span_fields(
+    trace: Trace, span: Span, *, is_root: bool
+) -> tuple[str, SpanKind, Mapping[str, OTelValue]]:
+    name, kind, attributes = otel_span(trace, span, is_root=is_root)
+    return name, _KINDS[kind], coerce_attributes(attributes)
+
+
+def _caller_context(trace: Trace) -> trace_api.SpanContext | None:
+    """The remote span of an incoming ``traceparent`` this trace continues, if any."""
+    found = remote_parent(trace)
+    if found is None:
+        return None
+    parent, state = found
+    return trace_api.SpanContext(
+        int(parent.trace_id, 16),
+        int(parent.span_id, 16),
+        is_remote=True,
+        trace_flags=trace_api.TraceFlags(parent.flags & 0xFF),
+        trace_state=trace_api.TraceState.from_header([state]) if state else None,
+    )
+
+
+class _RecordedIds(IdGenerator):
+    """Hands the SDK the ids the trace was recorded with (set before each span starts)."""
+
+    def __init__(self, trace_id: int) -> None:
+        self.trace_id = trace_id
+        self.span_id = 0
+
+    def generate_span_id(self) -> int:
+        return self.span_id
+
+    def generate_trace_id(self) -> int:
+        return self.trace_id
+
+    def is_trace_id_random(self) -> bool:  # SDK 1.39+: our ids come from os.urandom
+        return True
+
+
+def _id_keeping(tracer: Any, trace: Trace) -> tuple[Any, _RecordedIds | None]:
+    """A copy of an SDK tracer that uses the recorded ids, so ``x-trace-id`` finds the trace.
+
+    Only for the SDK's own tracer with the default random ids: a provider with its
+    own ``IdGenerator`` (X-Ray's time-based ids, say) keeps minting them.
+    """
+    generator = getattr(tracer, "id_generator", None)
+    if type(tracer) is not sdk_trace.Tracer or type(generator) is not RandomIdGenerator:
+        return tracer, None
+    ids = _RecordedIds(int(trace_id_hex(trace.trace_id), 16))
+    keeping = copy.copy(tracer)
+    keeping.id_generator = ids
+    return keeping, ids
 
 
 def export_to_provider(
@@ -59,13 +117,19 @@ def export_to_provider(
     The root is a SERVER span, unless ``parent`` is given: then it nests as an
     INTERNAL span under that span context (e.g. the server span of FastAPI's
     built-in telemetry or opentelemetry-instrumentation-fastapi), so the
-    request does not get a second server span. Span ids are the provider's own.
+    request does not get a second server span. Without ``parent``, a trace that
+    continued an incoming ``traceparent`` is the child of the caller's span.
+    The SDK's provider (with its default id generator) keeps the recorded
+    trace and span ids; any other provider mints its own.
     """
     try:
-        tracer = provider.get_tracer(SCOPE_NAME, scope_version())
+        tracer, ids = _id_keeping(provider.get_tracer(SCOPE_NAME, scope_version()), trace)
         ordered = list(parents_first(trace))
         if parent is not None and not parent.is_valid:
             parent = None
+        nested = parent is not None
+        if parent is None:
+            parent = _caller_context(trace)
         # An explicit empty context: never pick up whatever span is current in the caller.
         root_context = (
             Context()
@@ -79,18 +143,16 @@ def export_to_provider(
     started: list[tuple[Span, trace_api.Span]] = []
     for span, parent_span in ordered:
         try:
+            name, kind, attributes = _span_fields(trace, span, is_root=parent_span is None)
             if parent_span is None:
                 context = root_context
-                kind = SpanKind.SERVER if parent is None else SpanKind.INTERNAL
+                kind = SpanKind.INTERNAL if nested else kind
             else:
                 context = trace_api.set_span_in_context(created[id(parent_span)])
-                kind = SpanKind.INTERNAL
+            if ids is not None:
+                ids.span_id = int(span_id_hex(span.span_id), 16)
             otel_span = tracer.start_span(
-                span.name,
-                context=context,
-                kind=kind,
-                start_time=span.start_ns,
-                attributes=_attributes(trace, span, is_root=parent_span is None),
+                name, context=context, kind=kind, start_time=span.start_ns, attributes=attributes
             )
             created[id(span)] = otel_span
             started.append((span, otel_span))
@@ -116,7 +178,9 @@ def to_readable_spans(trace: Trace, resource: Resource | None = None) -> list[Re
     """Build finished SDK spans that keep the trace's own trace and span ids.
 
     Hand them to any ``SpanExporter`` (OTLP, console, in-memory) without a
-    provider; the root is a SERVER span, the others INTERNAL. ``resource``
+    provider; the root is a SERVER span (the child of the caller's span when the
+    trace continued an incoming ``traceparent``), database calls CLIENT spans,
+    the others INTERNAL. ``resource``
     defaults to ``Resource.create({})`` (so ``OTEL_SERVICE_NAME`` and
     ``OTEL_RESOURCE_ATTRIBUTES`` apply). Raises on a broken trace; see
     :func:`export_with_exporter` for the never-raising path.
@@ -125,25 +189,30 @@ def to_readable_spans(trace: Trace, resource: Resource | None = None) -> list[Re
     scope = InstrumentationScope(SCOPE_NAME, scope_version())
     trace_id = int(trace_id_hex(trace.trace_id), 16)
     flags = trace_api.TraceFlags(trace_api.TraceFlags.SAMPLED)
+    caller = _caller_context(trace)
+    state = None if caller is None else caller.trace_state
 
     def context_of(span: Span) -> trace_api.SpanContext:
         span_id = int(span_id_hex(span.span_id), 16)
-        return trace_api.SpanContext(trace_id, span_id, is_remote=False, trace_flags=flags)
+        return trace_api.SpanContext(
+            trace_id, span_id, is_remote=False, trace_flags=flags, trace_state=state
+        )
 
     readable: list[ReadableSpan] = []
     for span, parent in parents_first(trace):
         events: Sequence[Event] = [
             Event(e.name, coerce_attributes(e.attributes), timestamp=e.time_ns) for e in span.events
         ]
+        name, kind, attributes = _span_fields(trace, span, is_root=parent is None)
         readable.append(
             ReadableSpan(
-                name=span.name,
+                name=name,
                 context=context_of(span),
-                parent=None if parent is None else context_of(parent),
+                parent=caller if parent is None else context_of(parent),
                 resource=resource,
-                attributes=_attributes(trace, span, is_root=parent is None),
+                attributes=attributes,
                 events=events,
-                kind=SpanKind.SERVER if parent is None else SpanKind.INTERNAL,
+                kind=kind,
                 status=_status(span),
                 start_time=span.start_ns,
                 end_time=max(span.start_ns, span.end_ns),

@@ -22,16 +22,18 @@ from tracer.sinks.exporters._common import (
     INT64_MIN,
     SCOPE_NAME,
     error_description,
+    otel_span,
+    remote_parent,
     scope_version,
-    span_attributes,
     span_id_hex,
     trace_id_hex,
 )
 from tracer.sinks.exporters._otlp_read import STATUS_CODES, from_otlp_json
+from tracer.sinks.exporters.propagation import TraceParent
 
 __all__ = ["from_otlp_json", "to_otlp_json", "to_otlp_json_lines"]
 
-KIND_INTERNAL, KIND_SERVER = 1, 2
+KINDS = {"INTERNAL": 1, "SERVER": 2, "CLIENT": 3}
 
 
 def _any_value(value: Any) -> dict[str, Any]:
@@ -67,22 +69,29 @@ def _key_values(attributes: Mapping[Any, Any]) -> list[dict[str, Any]]:
     return [{"key": str(key), "value": _any_value(value)} for key, value in attributes.items()]
 
 
-def _span_json(trace: Trace, trace_id: str, span: Span) -> dict[str, Any]:
+def _span_json(
+    trace: Trace, trace_id: str, span: Span, caller: tuple[TraceParent, str] | None
+) -> dict[str, Any]:
     is_root = span.parent_id is None
     out: dict[str, Any] = {"traceId": trace_id, "spanId": span_id_hex(span.span_id)}
+    if caller is not None and caller[1]:
+        out["traceState"] = caller[1]
     if span.parent_id is not None:
         out["parentSpanId"] = span_id_hex(span.parent_id)
+    elif caller is not None:  # continued an incoming traceparent: the caller's span
+        out["parentSpanId"] = caller[0].span_id
+    name, kind, attributes = otel_span(trace, span, is_root=is_root)
     status: dict[str, Any] = {}
     if span.status != "unset":
         status["code"] = STATUS_CODES[span.status]
     if span.status == "error":
         status["message"] = error_description(span)
     out.update(
-        name=span.name,
-        kind=KIND_SERVER if is_root else KIND_INTERNAL,
+        name=name,
+        kind=KINDS[kind],
         startTimeUnixNano=str(span.start_ns),
         endTimeUnixNano=str(span.end_ns),
-        attributes=_key_values(span_attributes(trace, span, is_root=is_root)),
+        attributes=_key_values(attributes),
         events=[
             {
                 "timeUnixNano": str(e.time_ns),
@@ -108,12 +117,16 @@ def to_otlp_json(trace: Trace, *, resource: Mapping[str, Any] | None = None) -> 
     if version:
         scope["version"] = version
     attributes = {"service.name": "trace-request"} if resource is None else resource
+    caller = remote_parent(trace)
     return {
         "resourceSpans": [
             {
                 "resource": {"attributes": _key_values(attributes)},
                 "scopeSpans": [
-                    {"scope": scope, "spans": [_span_json(trace, trace_id, s) for s in trace.spans]}
+                    {
+                        "scope": scope,
+                        "spans": [_span_json(trace, trace_id, s, caller) for s in trace.spans],
+                    }
                 ],
             }
         ]
