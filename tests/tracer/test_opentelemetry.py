@@ -45,8 +45,8 @@ async def test_spans_are_exported_with_phase_step_and_parents() -> None:
     by_id = {s.context.span_id: s for s in spans}
     handler = next(s for s in spans if s.name == "read_user")
     assert handler.attributes is not None
-    assert handler.attributes["lifecycle.phase"] == "handler"
-    assert handler.attributes["lifecycle.step"] == 6
+    assert handler.attributes["trace_request.lifecycle.phase"] == "handler"
+    assert handler.attributes["trace_request.lifecycle.step"] == 6
     assert handler.parent is not None
     assert by_id[handler.parent.span_id].name == "route /users/{user_id}"
     assert {s.context.trace_id for s in spans} == {server[0].context.trace_id}
@@ -73,8 +73,8 @@ async def test_nests_under_opentelemetry_instrumentation_fastapi_without_a_secon
         s
         for s in spans
         if s.attributes
-        and s.attributes.get("lifecycle.step") == 1
-        and s.attributes.get("lifecycle.phase") == "asgi"
+        and s.attributes.get("trace_request.lifecycle.step") == 1
+        and s.attributes.get("trace_request.lifecycle.phase") == "asgi"
         and s.parent is not None
         and s.kind == SpanKind.INTERNAL
         and s.name.startswith("GET")
@@ -102,13 +102,20 @@ async def test_nests_under_fastapi_builtin_telemetry() -> None:
     assert {s.context.trace_id for s in ours} == {servers[0].context.trace_id}
 
 
-async def test_global_provider_is_never_used_implicitly(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_global_provider_is_the_default_and_false_opts_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import opentelemetry.trace
 
     provider, exporter = provider_and_exporter()
     monkeypatch.setattr(opentelemetry.trace, "get_tracer_provider", lambda: provider)
-    app = tracer.instrument(make_app())
+    app = tracer.instrument(make_app(), store=False)
     await request(app, "GET", "/users/1")
+    scopes = {s.instrumentation_scope.name for s in exporter.get_finished_spans()}
+    assert "trace_request" in scopes
+    exporter.clear()
+    opted_out = tracer.instrument(make_app(), tracer_provider=False, store=False)
+    await request(opted_out, "GET", "/users/1")
     # FastAPI's own telemetry may use the global provider; trace-request must not
     scopes = {s.instrumentation_scope.name for s in exporter.get_finished_spans()}
     assert "trace_request" not in scopes

@@ -99,8 +99,8 @@ async def test_spans_arrive_over_otlp_http_with_phase_attributes(
         return out
 
     handler = attributes(by_name["read_invoice"])
-    assert handler["lifecycle.phase"] == "handler"
-    assert handler["lifecycle.step"] == 6
+    assert handler["trace_request.lifecycle.phase"] == "handler"
+    assert handler["trace_request.lifecycle.step"] == 6
     root = attributes(by_name["GET /invoices/{invoice_id}"])
     assert root["http.route"] == "/invoices/{invoice_id}"
     assert root["http.response.status_code"] == 200
