@@ -120,6 +120,20 @@ def _compile_span(context: Any) -> None:
         span.set("gap.first_call", True)
 
 
+def _set_server(span: RawSpan, conn: Any) -> None:
+    """Database name, host and port of a network database (OTel's ``db.namespace``,
+    ``server.address``, ``server.port``); nothing for a file such as SQLite's."""
+    url: Any = getattr(getattr(conn, "engine", None), "url", None)
+    host = getattr(url, "host", None)
+    if not host:
+        return
+    span.set("server.address", host)
+    if url.port:
+        span.set("server.port", url.port)
+    if url.database:
+        span.set("db.namespace", url.database)
+
+
 def _before_execute(
     conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
 ) -> None:
@@ -132,6 +146,7 @@ def _before_execute(
         if span is None:
             return
         span.set("db.system", conn.dialect.name)
+        _set_server(span, conn)
         span.set("db.operation", operation)
         span.set("db.statement", statement[:2000])
         if executemany:
@@ -205,6 +220,7 @@ def _wrap_txn(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 span = _open_db_span(name)
                 if span is not None:
                     span.set("db.system", self.dialect.name)
+                    _set_server(span, self)
                     span.set("db.operation", name)
             except Exception as exc:
                 report("db transaction hook", exc)
