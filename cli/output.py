@@ -92,6 +92,8 @@ def render(
         if explain and fmt == "sequence"
         else get_renderer(fmt)(width=width, ascii=ascii, color=color)
     )
+    if export == "html":  # the interactive page: sequence diagram, waterfall, findings
+        return None, get_renderer("html")(width=width, ascii=ascii, color=color).render(trace)
     renderable_of = getattr(renderer, "renderable", None)
     if export is not None and renderable_of is not None:
         title = f"{request_line(trace)} → {status_text(trace.status_code)}"
