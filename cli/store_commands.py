@@ -48,6 +48,7 @@ def list_traces(
     try:
         rows = store.list(limit, route=route, status=status, errors_only=errors_only)
         total = store.count()
+        budget = store.budget_stats()
     except StoreError as exc:
         raise CLIError(_store_message(exc, store)) from exc
     finally:
@@ -57,9 +58,15 @@ def list_traces(
         console.print(f"no {what} among {total} stored in {store.path}", style="dim")
         return
     table = _table(
-        list(reversed(rows)), caption=_caption(len(rows), total, store), width=console.width
+        list(reversed(rows)),
+        caption=_caption(len(rows), total, store),
+        width=console.width,
+        # under load the store keeps errors, slow and triggered requests and a sample: say which
+        kept=budget is not None and budget.dropped > 0,
     )
     console.print(table)
+    if budget is not None:  # what a busy server's store chose to keep, and why
+        console.print(budget.describe(), style="dim")
 
 
 def _caption(shown: int, total: int, store: TraceStore) -> str:
@@ -73,7 +80,7 @@ _OPTIONAL = ("spans", "duration")
 _ROUTE_MIN = 14
 
 
-def _table(rows: list[TraceSummary], *, caption: str, width: int) -> Table:
+def _table(rows: list[TraceSummary], *, caption: str, width: int, kept: bool = False) -> Table:
     """One row per trace, in ``width`` columns.
 
     Only the route shrinks (with an ellipsis); the id, the status and the
@@ -93,6 +100,8 @@ def _table(rows: list[TraceSummary], *, caption: str, width: int) -> Table:
         "spans": [str(row.span_count) for row in rows],
         "trace id": [row.trace_id[:SHORT_ID] for row in rows],
     }
+    if kept:
+        columns["kept"] = [row.kept_because or "" for row in rows]
     route_width = _route_width(columns, width)
     for name in _OPTIONAL:
         if route_width >= _ROUTE_MIN:

@@ -194,3 +194,24 @@ def test_fetch_trace_for_response_times_out(tmp_path: Path) -> None:
     with pytest.raises(CLIError, match=r"did not reach the store .* within 0.2s"):
         fetch_trace_for_response(str(tmp_path / "traces.db"), "abcdef" * 5, timeout=0.2)
     assert time.monotonic() - started < 2
+
+
+def test_list_says_what_a_busy_store_kept_and_why(open_store: Opener) -> None:
+    from tests.store.test_budget import FakeClock, traffic
+
+    store = open_store(budget=5, budget_window=1.0, clock=FakeClock(), seed=3, queue_size=5_000)
+    for trace in traffic(1_000, errors=4):
+        store.add(trace)
+    assert store.flush(30)
+    console, out = _console()
+    list_traces(str(store.path), 20, False, console)
+    text = out.getvalue()
+    assert "kept" in text.splitlines()[0]  # a column, only when the budget chose
+    assert "error" in text
+    assert "kept 9 of 1,000 traces in the last minute: all 4 errors" in text
+
+
+def test_list_of_a_quiet_store_has_no_kept_column(filled: TraceStore) -> None:
+    console, out = _console()
+    list_traces(str(filled.path), 5, False, console)
+    assert "kept" not in out.getvalue().splitlines()[0]
