@@ -19,6 +19,7 @@ Phase = Literal[
     "validation",
     "handler",
     "db",
+    "outbound",
     "serialization",
     "send",
     "background",

@@ -42,6 +42,8 @@ class TraceConfig:
     record_sql_parameters: bool = False
     record_url_values: bool = False
     response_headers: bool = True
+    #: outbound ``httpx`` calls carry the W3C ``traceparent`` of their span
+    propagate: bool = True
     #: lowest ``logging`` level recorded as span events (``record_logs``); None: off
     record_logs: int | None = None
     _trigger_key: bytes = field(default=b"", repr=False)
@@ -97,6 +99,7 @@ def config_from(
     record_url_values: bool = False,
     response_headers: bool = True,
     record_logs: bool | str | int = False,
+    propagate: bool = True,
 ) -> TraceConfig:
     """A :class:`TraceConfig`, with OpenTelemetry's and our environment variables as defaults.
 
@@ -123,6 +126,7 @@ def config_from(
         record_url_values=record_url_values,
         response_headers=response_headers,
         record_logs=level_of(record_logs),
+        propagate=propagate,
     )
 
 

@@ -60,6 +60,7 @@ class Instrumentation:
         config = self.config
         rec = Recorder(config.max_spans)
         rec.record_sql_parameters = config.record_sql_parameters
+        rec.propagate = config.propagate
         limit = config.max_attribute_length
         if self.tracer_provider is not None:
             rec.otel_parent = None  # look for an enclosing server span

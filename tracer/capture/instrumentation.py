@@ -78,6 +78,7 @@ def instrument(
     record_url_values: bool = False,
     response_headers: bool = True,
     record_logs: bool | str | int = False,
+    propagate: bool = True,
     store: Any = "auto",
     endpoint_secret: bytes | str | None = None,
 ) -> Any:
@@ -93,8 +94,9 @@ def instrument(
     traces in a local SQLite file (``True``, a path, or a ``TraceStore``); by
     default it is on when no exporter is configured. ``endpoint_secret`` (or
     ``TRACE_REQUEST_ENDPOINT_SECRET``) turns on ``GET /_trace-request/traces/{id}``
-    for ``trace-request --url`` when the CLI cannot open the store. See
-    docs/embedding.md for every option.
+    for ``trace-request --url`` when the CLI cannot open the store. Outbound
+    ``httpx`` calls carry the W3C ``traceparent`` of their span unless
+    ``propagate=False``. See docs/embedding.md for every option.
     """
     options = _instrumentation(
         on_trace=on_trace,
@@ -111,6 +113,7 @@ def instrument(
         record_url_values=record_url_values,
         response_headers=response_headers,
         record_logs=record_logs,
+        propagate=propagate,
         store=store,
         endpoint_secret=endpoint_secret,
     )
@@ -158,6 +161,7 @@ def _instrumentation(
     record_url_values: bool = False,
     response_headers: bool = True,
     record_logs: bool | str | int = False,
+    propagate: bool = True,
     store: Any = "auto",
     endpoint_secret: bytes | str | None = None,
 ) -> Instrumentation:
@@ -202,6 +206,7 @@ def _instrumentation(
             record_url_values=record_url_values,
             response_headers=response_headers,
             record_logs=record_logs,
+            propagate=propagate,
         ),
     )
     options.endpoint = endpoint

@@ -86,6 +86,7 @@ class Recorder:
     __slots__ = (
         "dropped",
         "errors_seen",
+        "fixed_ids",
         "last_layer",
         "max_spans",
         "meta",
@@ -93,6 +94,7 @@ class Recorder:
         "msg_t",
         "otel_parent",
         "pending_match",
+        "propagate",
         "record_sql_parameters",
         "request",
         "response",
@@ -132,6 +134,10 @@ class Recorder:
         self.record_sql_parameters = False
         #: False: don't look for a server span; None: look for one; else its SpanContext
         self.otel_parent: Any = False
+        #: copied from the app's config: outbound calls carry this trace's ``traceparent``
+        self.propagate = True
+        #: span ids chosen before the trace is built (:meth:`span_id`), by span index
+        self.fixed_ids: dict[int, str] | None = None
 
     def open(
         self,
@@ -154,6 +160,19 @@ class Recorder:
             self.dropped += 1
         return span
 
+    def span_id(self, span: RawSpan) -> str:
+        """The id ``span`` will have in the built trace, chosen now: an outgoing
+        ``traceparent`` names it before the trace exists (a dropped span: the root's)."""
+        if span.index == 0 or span.index >= len(self.spans):
+            return self.root_id
+        fixed = self.fixed_ids
+        if fixed is None:
+            self.fixed_ids = fixed = {}
+        chosen = fixed.get(span.index)
+        if chosen is None:
+            chosen = fixed[span.index] = os.urandom(8).hex()
+        return chosen
+
     def build(self, max_attribute_length: int = 1024) -> Trace:
         """Turn the buffer into a :class:`Trace` (ids, epoch times, open spans closed).
 
@@ -174,6 +193,8 @@ class Recorder:
         # one read of the OS's randomness for every span id but the root's (chosen up front)
         hexed = os.urandom(8 * max(0, count - 1)).hex()
         ids = [self.root_id, *(hexed[i : i + 16] for i in range(0, len(hexed), 16))]
+        for index, chosen in (self.fixed_ids or {}).items():
+            ids[index] = chosen
         limit = max_attribute_length
         spans: list[Span] = []
         append = spans.append
