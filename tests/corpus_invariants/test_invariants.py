@@ -51,6 +51,15 @@ def test_every_corpus_trace_accounts_for_its_time(corpus: list[CorpusTrace]) -> 
         pytest.xfail(f"{UNNAMED}: " + "; ".join(gaps))
 
 
+def test_requests_queued_for_a_busy_pool_are_told_so(corpus: list[CorpusTrace]) -> None:
+    """The counter-part of "clean": five requests on a one-connection pool, four wait."""
+    for label in ("hold-async", "hold-sync"):
+        traces = [item for item in corpus if item.request.label == label]
+        told = [item for item in traces if any(f.code == "waiting" for f in diagnose(item.trace))]
+        assert len(traces) == 5
+        assert len(told) >= 3, f"{label}: {len(told)} of 5 were told they waited for the pool"
+
+
 def test_clean_requests_get_no_findings(corpus: list[CorpusTrace]) -> None:
     timed, wrong = list[str](), list[str]()
     for item in corpus:
