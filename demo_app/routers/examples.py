@@ -13,15 +13,23 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Path, Query, status
+from fastapi import (
+    APIRouter,
+    BackgroundTasks,
+    Depends,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    status,
+)
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, field_validator
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import selectinload
-from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from ..db import DbSession
+from ..db import DbSession, create_pool_of_one
 from ..models import Item, User
 from ..schemas import ItemSummary, PrimeReport, SleepResult, UserWithItems
 
@@ -193,15 +201,14 @@ async def _hold_connection(engine: AsyncEngine, ready: asyncio.Event) -> None:
 
 
 @teaching.get("/pool-exhausted", response_model=PoolReport)
-async def pool_exhausted() -> PoolReport:
+async def pool_exhausted(request: Request) -> PoolReport:
     """BAD EXAMPLE (pool exhaustion): the query waits for the pool's only connection.
 
-    A throwaway engine has a pool of one; a task standing in for another request
-    holds it for 30 ms. Size the pool to the concurrency and release connections early.
+    A throwaway engine (on the app's database) has a pool of one; a task standing in
+    for another request holds it for 30 ms. Size the pool to the concurrency and
+    release connections early.
     """
-    engine = create_async_engine(
-        "sqlite+aiosqlite://", poolclass=AsyncAdaptedQueuePool, pool_size=1, max_overflow=0
-    )
+    engine = create_pool_of_one(request.app)
     try:
         ready = asyncio.Event()
         holder = asyncio.create_task(_hold_connection(engine, ready))
