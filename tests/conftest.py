@@ -20,6 +20,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     store_dir = tempfile.mkdtemp(prefix="trace-request-tests-")
     os.environ["TRACE_REQUEST_STORE"] = os.path.join(store_dir, "traces.db")
+    # a database the developer's shell points at is not the demo's (tests/db asks for
+    # PostgreSQL explicitly, through TRACE_REQUEST_TEST_POSTGRES)
+    for name in ("DATABASE_URL", "DEMO_DATABASE_URL", "DEMO_DATABASE_SCHEMA"):
+        os.environ.pop(name, None)
     if os.environ.get("TRACE_REQUEST_INSTRUMENT_DEMO") == "1":
         import tracer
         import tracer.demo_app.main
