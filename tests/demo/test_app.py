@@ -110,6 +110,9 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/slow/async",
         "/boom",
         "/health",
+        "/quote/{sku}",
+        "/quote/{sku}/sequential",
+        "/quote/{sku}/parallel",
     }
     assert "password_hash" not in str(schema)
     assert client.get("/docs").status_code == 200

@@ -28,6 +28,7 @@ LaneKind = Literal[
     "validation",
     "handler",
     "db",
+    "outbound",
     "serialization",
     "background",
 ]
@@ -39,12 +40,15 @@ PHASE_LANES: tuple[tuple[LaneKind, str], ...] = (
     ("validation", "Validate"),
     ("handler", "Handler"),
     ("db", "DB"),
+    ("outbound", "External"),
     ("serialization", "Serialize"),
     ("background", "BgTask"),
 )
 #: Lanes every routed request passes through: a failed request that never
 #: touched one of them lists it as "not reached".
 CANONICAL_LANES: tuple[LaneKind, ...] = ("routing", "dependency", "handler", "serialization")
+#: outbound calls get a lane per host up to this many hosts, else one "External" lane
+HOST_LANES = 3
 
 
 def response_ns(trace: Trace) -> int | None:
@@ -67,7 +71,7 @@ def failed_here(span: Span) -> bool:
     """The span itself failed (raised, or rejected its input), not just passed an error on."""
     if exception_of(span) is not None:
         return True
-    return span.status == "error" and span.phase == "validation"
+    return span.status == "error" and span.phase in ("validation", "outbound")
 
 
 def error_type(span: Span) -> str | None:
@@ -122,6 +126,22 @@ class LaneMap:
         return i >= 0 and spans[i][0] <= t < spans[i][1]
 
 
+def host_of(span: Span) -> str:
+    """The host an outbound call went to (``server.address``)."""
+    return str(span.attributes.get("server.address") or "external")
+
+
+def _short_host(host: str) -> str:
+    """``inventory`` for ``inventory.internal`` (lanes are narrow); an address stays whole."""
+    return host if host.replace(".", "").isdigit() or ":" in host else host.split(".")[0]
+
+
+def outbound_hosts(trace: Trace) -> list[str]:
+    """Hosts of the request's outbound calls, in the order they were first called."""
+    calls = sorted((s for s in trace.spans if s.phase == "outbound"), key=lambda s: s.start_ns)
+    return list(dict.fromkeys(host_of(s) for s in calls))
+
+
 def _pass_through(layer: Span, origin: str | None) -> bool:
     names = {layer.name, str(layer.attributes.get("middleware.class", ""))}
     return origin not in names and exception_of(layer) is None
@@ -166,8 +186,11 @@ def lanes(trace: Trace, *, fold_middleware: bool = False) -> LaneMap:
 
     touched = {s.phase for s in trace.spans}
     fail = failed(trace)
+    hosts = outbound_hosts(trace)
     for kind, name in PHASE_LANES:
-        if kind in touched:
+        if kind == "outbound" and 1 < len(hosts) <= HOST_LANES:
+            out.extend(Lane(f"outbound:{host}", kind, _short_host(host)) for host in hosts)
+        elif kind in touched:
             out.append(Lane(kind, kind, name))
         elif fail and kind in CANONICAL_LANES:
             out.append(Lane(kind, kind, name, reached=False))
@@ -181,6 +204,9 @@ def lanes(trace: Trace, *, fold_middleware: bool = False) -> LaneMap:
             lane_of[span.span_id] = position["server"]
         elif span.phase == "middleware":
             lane_of[span.span_id] = lane_of.get(parent.span_id, 1) if parent else 1
+        elif span.phase == "outbound":
+            key = f"outbound:{host_of(span)}"
+            lane_of[span.span_id] = position[key if key in position else "outbound"]
         else:
             lane_of[span.span_id] = position[span.phase]
     # middleware response spans whose layer came later in the list above

@@ -46,6 +46,8 @@ def layer_of(span: Span) -> str:
         return f"background task {span.name}"
     if span.phase == "db":
         return "database"
+    if span.phase == "outbound":
+        return f"outbound call to {span.attributes.get('server.address') or 'another service'}"
     if span.phase in ("asgi", "send"):
         return "server"
     return span.name

@@ -16,6 +16,7 @@ from tracer.analysis.index import analyse, is_layer_response
 from tracer.analysis.processors import LaneMap, error_type, exception_of, failed_here, lanes
 from tracer.model import Span, Trace
 from tracer.renderers import labels
+from tracer.renderers.flow_parallel import mark_parallel
 from tracer.renderers.flow_warnings import skipped_layers
 from tracer.renderers.labels import format_duration
 
@@ -46,6 +47,7 @@ class Row:
     count: int = 1
     depth: int = 0
     order: int = 0
+    span_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -59,7 +61,7 @@ class Flow:
 
 def build_flow(trace: Trace, *, fold_middleware: bool = False) -> Flow:
     lane_map = lanes(trace, fold_middleware=fold_middleware)
-    rows = _Builder(trace, lane_map).rows()
+    rows = mark_parallel(trace, _Builder(trace, lane_map).rows())
     rows = _merge_hops(rows)
     rows = _merge_returns(rows)
     rows = _insert_gaps(rows)
@@ -211,6 +213,7 @@ class _Builder:
             dur_ns=span.duration_ns,
             end_ns=span.end_ns,
             leaf=leaf,
+            span_id=span.span_id,
         )
         if not leaf and lane != plane:
             base.dur_ns = None  # shown on the return row, once the span is over

@@ -60,6 +60,8 @@ class Glyphs:
     axis_end: str = "┤"
     mark: str = "◆"
     untraced: str = "░"
+    #: a call's time while a call beside it ran (the one started later owns it)
+    parallel: str = "═"
     # tree
     branch: str = "├─ "
     last: str = "└─ "
@@ -111,6 +113,7 @@ ASCII = Glyphs(
     axis_end="|",
     mark="*",
     untraced="?",
+    parallel="=",
     branch="|- ",
     last="`- ",
     pipe="|  ",
@@ -131,6 +134,8 @@ _ASCII_FOR = {
     "✗": "x",
     "✖": "X",
     "≈": "~",
+    "∥": "||",
+    "═": "=",
     "–": "-",
     "—": "-",
     "“": '"',

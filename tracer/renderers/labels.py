@@ -262,9 +262,24 @@ def result_label(span: Span, trace: Trace) -> str:
     if span.phase == "serialization":
         size = attrs.get("response.bytes")
         return byte_size(size) if size is not None else ""
+    if span.phase == "outbound":
+        return outbound_result(span)
     propagated = error_type(span)
     teardown = span.phase == "dependency" and attrs.get("dependency.teardown")
     return f"✗ {propagated}" if propagated is not None and not teardown else ""
+
+
+def outbound_result(span: Span) -> str:
+    """``200 · 1.2 kB``, ``✗ 503``, ``✗ ReadTimeout`` for an outbound call."""
+    attrs = span.attributes
+    code = attrs.get("http.response.status_code")
+    parts = [] if code is None else [f"✗ {code}" if span.status == "error" else str(code)]
+    size = attrs.get("http.response.body.size")
+    if isinstance(size, int) and not attrs.get("outbound.streamed"):
+        parts.append(byte_size(size))
+    if not parts and span.status == "error":
+        parts.append(f"✗ {attrs.get('error.type', 'error')}")
+    return " · ".join(parts)
 
 
 def notes(span: Span) -> list[str]:

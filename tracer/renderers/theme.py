@@ -19,6 +19,7 @@ LANE: dict[LaneKind, str] = {
     "validation": "dark_orange",
     "handler": "green3",
     "db": "deep_sky_blue1",
+    "outbound": "indian_red1",
     "serialization": "medium_purple1",
     "background": "light_salmon1",
 }
@@ -33,6 +34,7 @@ PHASE: dict[Phase, str] = {
     "validation": LANE["validation"],
     "handler": LANE["handler"],
     "db": LANE["db"],
+    "outbound": LANE["outbound"],
     "serialization": LANE["serialization"],
     "send": "plum2",
     "background": LANE["background"],

@@ -1,7 +1,8 @@
 """The waterfall: one row per span, bars scaled to time.
 
 ``█`` is a span's own time, ``─`` time spent waiting on its children, ``┈`` a
-yield dependency suspended until its teardown, ``░`` time no hook covered (an
+yield dependency suspended until its teardown, ``═`` a call's time while a
+call beside it ran (counted to that one), ``░`` time no hook covered (an
 untraced gap; from 50 µs it gets a row of its own, named when a hook named
 it). Bar ends use eighth blocks and every span gets at least one glyph.
 ``▼┊`` marks when the response was complete; when background work dwarfs the
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from tracer.analysis.accounting import DRAWN_GAP_NS, Untraced
+from tracer.analysis.concurrency import parallel_span_ids
 from tracer.analysis.index import analyse
 from tracer.analysis.processors import failed_here
 from tracer.model import Span, Trace
@@ -115,6 +117,8 @@ class _Waterfall:
         self.response_col = None if resp is None else self._col(resp)
         self.hot_ns = max(1, (resp or self.axis.total) // 10)
         self.teardowns = _teardowns(trace.spans)
+        #: calls that ran beside another one: their time the other owns is drawn ``═``
+        self.parallel = parallel_span_ids(trace)
 
     def _t(self, text: str) -> str:
         return clean(text, self.ascii)
@@ -242,6 +246,8 @@ class _Waterfall:
                 for col in range(a, b + 1):
                     if cells_[col] in ("", g.wait):
                         cells_[col] = g.untraced
+        if span.span_id in self.parallel and not self.index.kids(span):
+            cells_ = [g.parallel if c == g.wait else c for c in cells_]
         teardown = self.teardowns.get(span.span_id)
         if teardown is not None and teardown.start_ns > span.end_ns:
             a = self._col(span.end_ns - base) + 1
@@ -279,6 +285,8 @@ class _Waterfall:
             f"{g.error} error",
             f"{g.response}{g.response_line} response complete",
         ]
+        if self.parallel:
+            items.insert(2, f"{g.parallel} beside a parallel call (its time counted there)")
         if self.axis.broken:
             items.append(f"{g.axis_break} axis break")
         out = legend_lines(items, self.width)

@@ -2,8 +2,9 @@
 
 ``diagnose(trace)`` runs one small detector per kind of problem; each family
 lives in its own module (``failures``: why a 4xx/5xx happened or a background
-task failed; ``queries``: N+1; ``timing``: a blocked loop, waits, a dominant
-step; ``fields``: unfiltered response fields). Detectors read the trace's
+task failed; ``queries``: N+1; ``outbound``: slow, failing or needlessly
+sequential calls to other services; ``timing``: a blocked loop, waits, a
+dominant step; ``fields``: unfiltered response fields). Detectors read the trace's
 shared :class:`~tracer.analysis.index.TraceIndex` and the attributes
 documented in docs/trace-model.md, so a trace loaded from JSON or OTLP is
 diagnosed exactly like a live one.
@@ -26,6 +27,7 @@ from tracer.analysis.diagnostics.finding import (
     Severity,
     Thresholds,
 )
+from tracer.analysis.diagnostics.outbound import outbound_failed, outbound_slow, sequential_calls
 from tracer.analysis.diagnostics.queries import n_plus_one, statement_shape
 from tracer.analysis.diagnostics.timing import dominant_step, event_loop_blocked, waiting
 from tracer.analysis.index import analyse
@@ -37,10 +39,13 @@ DETECTORS: tuple[Detector, ...] = (
     dependency_raised,
     server_error,
     background_failed,
+    outbound_failed,
     n_plus_one,
+    outbound_slow,
     event_loop_blocked,
     waiting,
     dominant_step,
+    sequential_calls,
     wrong_fields,
 )
 

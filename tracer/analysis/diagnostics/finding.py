@@ -59,6 +59,8 @@ class Thresholds:
     ``dominant_step_ns`` is far above the ~30 ms (70 ms on a loaded machine)
     the demo's sign-up spends hashing a password: ordinary CPU work in a
     handler is not a finding, a step that alone takes a fifth of a second is.
+    An outbound call is slow from a quarter of a second (what a user notices on
+    a page that waits for it).
     """
 
     n_plus_one_min: int = 3
@@ -67,6 +69,12 @@ class Thresholds:
     threadpool_wait_ns: int = 10_000_000
     dominant_step_ns: int = 200_000_000
     dominant_share: float = 0.5
+    #: an outbound call this long is named, whatever share of the request it is
+    outbound_slow_ns: int = 250_000_000
+    #: back-to-back calls: at most this much of the caller's own code between them
+    sequential_gap_ns: int = 2_000_000
+    #: ... and running them together would save at least this much
+    sequential_saving_ns: int = 5_000_000
 
 
 #: A detector reads the trace only through its index.

@@ -183,6 +183,7 @@ _DOMINANT_HINTS = {
     "validation": "checking the request's types and shape",
     "middleware": "a middleware layer's own code, on every request",
     "db": "the database itself",
+    "outbound": "waiting for another service to answer",
     "routing": "FastAPI building or matching the route",
 }
 

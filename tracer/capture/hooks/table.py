@@ -1,4 +1,4 @@
-"""The hook table: every FastAPI / Starlette / anyio attribute the tracer patches.
+"""The hook table: every FastAPI / Starlette / anyio / httpx attribute the tracer patches.
 
 One row per hook point: what is patched (alternatives across versions,
 newest first), the phase and step of its spans, how they are named, which
@@ -15,7 +15,7 @@ FastAPI on every matrix version (``scripts/matrix.sh``).
 
 from __future__ import annotations
 
-from tracer.capture.hooks import dependencies, gaps, routing, spans, threadpool
+from tracer.capture.hooks import dependencies, gaps, outbound, routing, spans, threadpool
 from tracer.capture.hooks.patching import Patcher
 from tracer.capture.hooks.points import HookPoint, Target
 from tracer.capture.hooks.points import install as install_points
@@ -210,6 +210,24 @@ HOOKS: tuple[HookPoint, ...] = (
         "anyio backend import (first call) (phase and step of its parent)",
         (Target("anyio._core._eventloop", "import_module", leading=("name",)),),
         gaps.wrap_backend_import,
+        asynchronous=False,
+    ),
+    # -- outbound HTTP (the step of the span it runs in) -------------------------------------
+    HookPoint(  # httpx is a dependency of ours; any version from 0.27 has these
+        "outbound HTTP (httpx.AsyncClient)",
+        "outbound",
+        6,
+        "{METHOD} {host}/{path template} (step of its parent)",
+        (Target("httpx", "AsyncClient.send", leading=("self", "request")),),
+        outbound.wrap_async_send,
+    ),
+    HookPoint(
+        "outbound HTTP (httpx.Client)",
+        "outbound",
+        6,
+        "{METHOD} {host}/{path template} (step of its parent)",
+        (Target("httpx", "Client.send", leading=("self", "request")),),
+        outbound.wrap_sync_send,
         asynchronous=False,
     ),
     # -- serialization (7) ------------------------------------------------------------------

@@ -25,7 +25,7 @@ METHOD_KEYS = ("http.request.method", "http.method")
 STATUS_KEYS = ("http.response.status_code", "http.status_code")
 #: Work nested in these phases belongs to them (a query inside a dependency is step 4).
 _INHERITED: frozenset[Phase] = frozenset(
-    {"dependency", "validation", "handler", "serialization", "background", "db"}
+    {"dependency", "validation", "handler", "serialization", "background", "db", "outbound"}
 )
 
 
@@ -49,6 +49,10 @@ def infer_phase(
         # Straight under the server span (no FastAPI operation spans) a query runs in the handler.
         inside = parent is not None and parent[0] in _INHERITED
         return "db", parent[1] if parent is not None and inside else 6
+    if kind == "CLIENT" and any(key in attributes for key in METHOD_KEYS):
+        # an HTTP client span (opentelemetry-instrumentation-httpx, requests, aiohttp ...)
+        inside = parent is not None and parent[0] in _INHERITED
+        return "outbound", parent[1] if parent is not None and inside else 6
     if "Middleware" in name:
         return "middleware", 2
     if kind == "SERVER" or (parent is None and any(key in attributes for key in METHOD_KEYS)):
