@@ -302,3 +302,25 @@ def test_every_native_trace_request_key_is_known() -> None:
         found |= set(re.findall(r"[\"'](trace_request\.[a-z_]+)[\"']", path.read_text()))
     found -= {_semconv.NAME_KEY, "trace_request.lifecycle"}
     assert found <= _semconv.NATIVE_KEYS, found - _semconv.NATIVE_KEYS
+
+
+def test_an_outbound_call_is_an_http_client_span_with_the_standard_keys() -> None:
+    responses, traces, spans = _run([("GET", "/quote/42", {})])
+    assert responses[0].status_code == 200
+    calls = [s for s in spans if s.attributes.get("trace_request.lifecycle.phase") == "outbound"]
+    assert calls, [s.name for s in spans]
+    for call in calls:
+        assert call.kind is SpanKind.CLIENT
+        attributes = dict(call.attributes or {})
+        assert attributes["http.request.method"] == "GET"
+        assert attributes["http.response.status_code"] == 200
+        assert attributes["server.address"].endswith(".internal")
+        assert "url.full" in attributes and "?" not in attributes["url.full"]
+        assert "trace_request.url.full" not in attributes
+    # and back: the OTLP JSON of the trace reads into the same attributes
+    [trace] = traces
+    [again] = from_otlp_json(to_otlp_json(trace))
+    outbound = [s for s in trace.spans if s.phase == "outbound"]
+    assert [s.attributes for s in again.spans if s.phase == "outbound"] == [
+        s.attributes for s in outbound
+    ]

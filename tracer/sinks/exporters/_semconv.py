@@ -65,6 +65,18 @@ DB_KEYS = frozenset(
         "server.port",
     }
 )
+#: HTTP client-span keys, standard on an outbound call (recorded under these names).
+OUTBOUND_KEYS = frozenset(
+    {
+        "http.request.method",
+        "http.response.status_code",
+        "http.request.body.size",
+        "http.response.body.size",
+        "url.full",
+        "server.address",
+        "server.port",
+    }
+)
 #: Standard on any span.
 ANY_KEYS = frozenset({"error.type"})
 #: model key -> convention key (on db spans for the ``db.*`` ones).
@@ -96,10 +108,11 @@ def is_db(attributes: Mapping[str, Any]) -> bool:
 
 
 def kind_name(span: Span, *, is_root: bool) -> str:
-    """``SERVER`` for the root, ``CLIENT`` for database calls, else ``INTERNAL``."""
+    """``SERVER`` for a request's root, ``CLIENT`` for database calls, else ``INTERNAL``
+    (a lifespan root too: the server asked for no request)."""
     if is_root:
-        return "SERVER"
-    return "CLIENT" if is_db(span.attributes) else "INTERNAL"
+        return "INTERNAL" if span.phase == "lifespan" else "SERVER"
+    return "CLIENT" if is_db(span.attributes) or span.phase == "outbound" else "INTERNAL"
 
 
 def _headers(request: Mapping[str, Any]) -> dict[str, str]:
@@ -178,8 +191,8 @@ def collection(span_name: str, operation: Any) -> str | None:
     return None
 
 
-def _key(key: str, *, is_root: bool, db: bool) -> str:
-    if key.startswith(PREFIX) or key in ANY_KEYS:
+def _key(key: str, *, is_root: bool, db: bool, outbound: bool = False) -> str:
+    if key.startswith(PREFIX) or key in ANY_KEYS or (outbound and key in OUTBOUND_KEYS):
         return key
     if key in RENAMED and (db or not key.startswith("db.")):
         return RENAMED[key]
@@ -192,11 +205,12 @@ def to_otel(trace: Trace, span: Span, *, is_root: bool) -> tuple[str, dict[str, 
     """The exported span name and attributes (phase and step included)."""
     source = span.attributes
     db = is_db(source)
+    outbound = span.phase == "outbound"
     out: dict[str, Any] = {}
     for key, value in source.items():
         if key == "db.system" and db and isinstance(value, str):
             value = DB_SYSTEMS.get(value, value)
-        out[_key(key, is_root=is_root, db=db)] = value
+        out[_key(key, is_root=is_root, db=db, outbound=outbound)] = value
     out[PREFIX + "lifecycle.phase"] = span.phase
     out[PREFIX + "lifecycle.step"] = span.step
     name = span.name
