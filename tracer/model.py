@@ -23,6 +23,7 @@ Phase = Literal[
     "serialization",
     "send",
     "background",
+    "lifespan",  # the app's startup and shutdown: traces of their own, outside the ten steps
 ]
 PHASES: tuple[Phase, ...] = get_args(Phase)
 Status = Literal["ok", "error", "unset"]

@@ -169,8 +169,8 @@ def test_add_middleware_form_traces_the_layers_inside_it() -> None:
     app.add_middleware(tracer.TraceRequestMiddleware, on_trace=collected.append)
     with TestClient(app) as client:
         assert client.get("/item/5").json()["n"] == 5
-    assert len(collected) == 1
-    trace = collected[0]
+    startup, trace, shutdown = collected  # the lifespan is traced too
+    assert (startup.root.name, shutdown.root.name) == ("lifespan startup", "lifespan shutdown")
     assert "item" in names(trace, "handler")
     assert "router" in names(trace)
     # ServerErrorMiddleware sits outside user middleware: this form cannot see it

@@ -59,7 +59,10 @@ def time_by_step(trace: Trace) -> dict[int, int]:
 
 
 def explain(trace: Trace) -> list[StepExplanation]:
-    """The ten steps of ``trace``, each with a sentence written for this request."""
+    """The ten steps of ``trace``, each with a sentence written for this request
+    (a lifespan trace has none of them: one entry, step 0, says what its phase did)."""
+    if trace.meta.get("kind") == "lifespan" and trace.spans:
+        return [_lifespan(trace)]
     own = time_by_step(trace)
     if not trace.spans:
         return [
@@ -75,6 +78,27 @@ def explain(trace: Trace) -> list[StepExplanation]:
             StepExplanation(step, STEP_NAMES[step], happened, text, ids, own[step], ROLES[step])
         )
     return out
+
+
+def _lifespan(trace: Trace) -> StepExplanation:
+    """The startup or shutdown in one sentence: its DB work, handlers, how it ended."""
+    root = trace.root
+    phase = str(trace.meta.get("lifespan") or "lifespan")
+    statements = [s for s in trace.spans if s.phase == "db" and "db.statement" in s.attributes]
+    handlers = [s.name for s in trace.spans if "lifespan.handler" in s.attributes]
+    parts = [plural(len(statements), "SQL statement")] if statements else []
+    if handlers:
+        parts.append(f"on_event handlers {listed(handlers)}")
+    if any(s.name == "engine dispose" for s in trace.spans):
+        parts.append("the engine's pool disposed")
+    did = f"ran {', '.join(parts)}" if parts else "recorded no work of its own"
+    raised = next((exc for s in trace.spans if (exc := exception_of(s)) is not None), None)
+    ended = f"failed with {raised[0]}" if raised else ("failed" if root.status == "error" else "")
+    then = f", then {ended}" if ended else ""
+    text = f"the app's {phase} {did} in {fmt_ns(root.duration_ns)}{then}"
+    role = f"lifespan: the app's {phase}, outside any request"
+    ids = [s.span_id for s in trace.spans]
+    return StepExplanation(0, "lifespan", True, text, ids, root.duration_ns, role)
 
 
 # ---------------------------------------------------------------------------

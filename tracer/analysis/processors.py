@@ -185,7 +185,7 @@ def lanes(trace: Trace, *, fold_middleware: bool = False) -> LaneMap:
     flush()
 
     touched = {s.phase for s in trace.spans}
-    fail = failed(trace)
+    fail = failed(trace) and trace.meta.get("kind") != "lifespan"  # routes are no part of it
     hosts = outbound_hosts(trace)
     for kind, name in PHASE_LANES:
         if kind == "outbound" and 1 < len(hosts) <= HOST_LANES:
@@ -200,7 +200,7 @@ def lanes(trace: Trace, *, fold_middleware: bool = False) -> LaneMap:
         if span.span_id in lane_of:
             continue
         parent = by_id.get(span.parent_id or "")
-        if span.phase in ("asgi", "send"):
+        if span.phase in ("asgi", "send", "lifespan"):
             lane_of[span.span_id] = position["server"]
         elif span.phase == "middleware":
             lane_of[span.span_id] = lane_of.get(parent.span_id, 1) if parent else 1

@@ -152,8 +152,9 @@ class Instrumentation:
 
 
 def build_trace(rec: Recorder, config: TraceConfig) -> Trace:
-    """Name the root span and give it the HTTP semantic-convention attributes."""
-    if rec.spans:
+    """Name the root span and give it the HTTP semantic-convention attributes
+    (a lifespan trace has no request: its root keeps its name, ``lifespan startup``)."""
+    if rec.spans and rec.meta.get("kind") != "lifespan":
         root = rec.spans[0]
         method = str(rec.request.get("method", ""))
         route = rec.request.get("route")

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from tracer.capture import app_output
+from tracer.capture import app_output, lifespan
 from tracer.capture.config import config_from
 from tracer.capture.delivery import GLOBAL_SINKS, Instrumentation, TraceSink
 from tracer.capture.hooks import database, gc_pauses, table
@@ -42,6 +42,7 @@ def _install_hooks() -> None:
     with _lock:
         if _installed == 0:
             table.install(_patcher)
+            lifespan.install(_patcher)
             gc_pauses.install()
             try:
                 _db_hooks.install(_patcher)
@@ -260,12 +261,17 @@ def is_instrumented(app: Any) -> bool:
 class TraceCollector:
     """Collects finished traces; use ``with tracer.capture(app) as traces: ...``."""
 
-    def __init__(self, app: Any = None) -> None:
+    def __init__(self, app: Any = None, *, lifespan: bool = False) -> None:
         self.app = app
         self.traces: list[Trace] = []
+        #: also keep the app's startup/shutdown traces (off: a block around a test
+        #: client's lifespan still collects only its requests)
+        self.lifespan = lifespan
         self._lock = threading.Lock()
 
     def __call__(self, trace: Trace) -> None:
+        if not self.lifespan and trace.meta.get("kind") == "lifespan":
+            return
         with self._lock:
             self.traces.append(trace)
 
@@ -299,13 +305,14 @@ class TraceCollector:
                 sinks.remove(self)
 
 
-def capture(app: Any = None) -> TraceCollector:
+def capture(app: Any = None, *, lifespan: bool = False) -> TraceCollector:
     """Collect the traces of requests handled while the ``with`` block runs.
 
     With ``app``, only that instrumented app's requests; without, every
-    instrumented app's.
+    instrumented app's. With ``lifespan=True``, the startup and shutdown
+    traces of lifespans run in the block too (``trace.meta["kind"] == "lifespan"``).
     """
-    return TraceCollector(app)
+    return TraceCollector(app, lifespan=lifespan)
 
 
 class TraceRequestMiddleware:

@@ -79,15 +79,32 @@ class Lines:
         yield from emit(self.lines)
 
 
+def outcome(trace: Trace) -> int | str | None:
+    """The status code; for a lifespan trace (no response) how its phase ended."""
+    if trace.meta.get("kind") != "lifespan":
+        return trace.status_code
+    failed = bool(trace.spans) and trace.root.status == "error"
+    return f"{trace.meta.get('lifespan', 'lifespan')} {'failed' if failed else 'complete'}"
+
+
+def outcome_text(status: int | str | None) -> str:
+    """``201 Created``, ``no response``, or a lifespan's ``startup complete``."""
+    return status if isinstance(status, str) else status_text(status)
+
+
 def title_lines(
-    request: str, status: int | None, right: str, width: int, ascii: bool
+    request: str, status: int | str | None, right: str, width: int, ascii: bool
 ) -> list[Text]:
     """`` POST /users  201 Created`` with ``right`` flush right (or on its own line)."""
     right = clean(right, ascii)
     line = Text(" ", end="\n")
     line.append(f" {clean(request, ascii)} ", theme.TITLE)
     line.append("  ")
-    line.append(status_text(status), theme.status_style(status))
+    if isinstance(status, str):  # a lifespan phase: complete or failed
+        style = theme.ERROR if status.endswith("failed") else theme.status_style(200)
+        line.append(status, style)
+    else:
+        line.append(status_text(status), theme.status_style(status))
     if line.cell_len + 3 + cells(right) <= width:
         line.append(" " * (width - line.cell_len - cells(right)))
         line.append(right, theme.MUTED)
@@ -136,7 +153,7 @@ def step_time_lines(trace: Trace, width: int, micro: str, ascii: bool) -> list[T
     line = Text(" " + lead, theme.MUTED, end="\n")
     indent = 1 + len(lead)
     for step, ns in totals.items():
-        name = STEP_NAMES.get(step, f"step {step}")
+        name = STEP_NAMES.get(step, "lifespan" if step == 0 else f"step {step}")
         item = clean(f"{step} {name} {format_duration(ns, micro)}", ascii)
         if line.cell_len + cells(item) > width and line.cell_len > indent:
             line.rstrip()

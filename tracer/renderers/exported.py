@@ -12,7 +12,8 @@ from typing import ClassVar
 
 from tracer.model import Trace
 from tracer.renderers.base import ExportFormat, Renderer, TerminalRenderer, export
-from tracer.renderers.labels import request_line, status_text
+from tracer.renderers.chrome import outcome, outcome_text
+from tracer.renderers.labels import request_line
 from tracer.renderers.sequence import SequenceRenderer
 from tracer.renderers.terminal_safe import safe
 
@@ -28,7 +29,7 @@ class ExportRenderer(Renderer):
     def render(self, trace: Trace) -> str:
         width = self.width or DEFAULT_WIDTH
         view = self.view(width=width, ascii=self.ascii, color=self.color)
-        title = safe(f"{request_line(trace)} → {status_text(trace.status_code)}")
+        title = safe(f"{request_line(trace)} → {outcome_text(outcome(trace))}")
         return export(view.renderable(trace), width, self.fmt, title=title)
 
 

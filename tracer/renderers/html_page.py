@@ -41,13 +41,13 @@ from tracer.analysis.index import TraceIndex, analyse
 from tracer.analysis.processors import LaneMap, error_type, lanes
 from tracer.model import Span, Trace
 from tracer.renderers.base import Renderer
+from tracer.renderers.chrome import outcome, outcome_text
 from tracer.renderers.exported import DEFAULT_WIDTH
 from tracer.renderers.labels import (
     format_duration,
     format_offset,
     header_summary,
     request_line,
-    status_text,
 )
 from tracer.renderers.sequence import SequenceRenderer
 from tracer.renderers.terminal_safe import safe
@@ -76,16 +76,20 @@ def render_page(
     steps = explain(trace)
     position = {id(s): i for i, s in enumerate(trace.spans)}
     left, right = header_summary(trace) if trace.spans else (request_line(trace), "")
-    code = trace.status_code
+    code = outcome(trace)
+    if isinstance(code, str):  # a lifespan phase
+        status_class = "err" if code.endswith("failed") else "ok"
+    else:
+        status_class = "ok" if code is not None and code < 400 else "warn" if code else "err"
     meta = " · ".join(
         x for x in (right, f"{len(trace.spans)} spans", f"trace {trace.trace_id}") if x
     )
     script = _asset("page.js")
     return Template(_asset("page.html")).substitute(
-        title=_text(f"{request_line(trace)} → {status_text(code)}"),
+        title=_text(f"{request_line(trace)} → {outcome_text(code)}"),
         request=_text(left),
-        status=_text(status_text(code)),
-        status_class="ok" if code is not None and code < 400 else "warn" if code else "err",
+        status=_text(outcome_text(code)),
+        status_class=status_class,
         meta=_text(meta),
         css=_asset("page.css"),
         script_hash=f"'sha256-{_sha256(script)}'",

@@ -13,9 +13,10 @@ from itertools import pairwise
 from tracer.model import STEP_NAMES, Trace
 from tracer.renderers.base import Renderer
 from tracer.renderers.canvas import clean
+from tracer.renderers.chrome import outcome, outcome_text
 from tracer.renderers.flow import Flow, Row, build_flow
 from tracer.renderers.glyphs import NBSP
-from tracer.renderers.labels import format_duration, format_offset, header_summary, status_text
+from tracer.renderers.labels import format_duration, format_offset, header_summary
 
 #: alternating step backgrounds (light enough for dark and light themes)
 STEP_FILLS = ("rgba(120, 160, 255, 0.10)", "rgba(255, 190, 90, 0.10)")
@@ -40,7 +41,7 @@ class MermaidRenderer(Renderer):
         left, right = header_summary(trace)
         out = [
             "sequenceDiagram",
-            f"    title {escape(f'{left} → {status_text(trace.status_code)} ({right})')}",
+            f"    title {escape(f'{left} → {outcome_text(outcome(trace))} ({right})')}",
         ]
         for i, lane in enumerate(flow.lanes.lanes):
             alias = lane.name if len(lane.members) != 1 else lane.members[0]
@@ -54,7 +55,7 @@ class MermaidRenderer(Renderer):
                 step = row.step
                 out.append(f"    rect {STEP_FILLS[fill % 2]}")
                 fill += 1
-                name = STEP_NAMES.get(step, "")
+                name = STEP_NAMES.get(step, "lifespan" if step == 0 else "")
                 out.append(f"    Note left of {ids[0]}: {escape(f'{step} · {name}')}")
             out.extend("    " + line for line in _lines(row, ids, flow))
         if step is not None:

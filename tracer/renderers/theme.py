@@ -38,6 +38,7 @@ PHASE: dict[Phase, str] = {
     "serialization": LANE["serialization"],
     "send": "plum2",
     "background": LANE["background"],
+    "lifespan": LANE["server"],
 }
 
 ERROR = "bold red1"

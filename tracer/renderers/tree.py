@@ -14,9 +14,9 @@ from tracer.analysis.processors import error_type, exception_of
 from tracer.model import PHASES, Span, Trace
 from tracer.renderers.base import Renderer
 from tracer.renderers.canvas import cells, clean
-from tracer.renderers.chrome import step_time_lines
+from tracer.renderers.chrome import outcome, outcome_text, step_time_lines
 from tracer.renderers.glyphs import NBSP, Glyphs, glyphs_for
-from tracer.renderers.labels import format_duration, header_summary, notes, status_text
+from tracer.renderers.labels import format_duration, header_summary, notes
 
 #: names are padded to this many cells at most, so durations line up
 NAME_COLUMN = 56
@@ -32,9 +32,7 @@ class TreeRenderer(Renderer):
     def render(self, trace: Trace) -> str:
         g = glyphs_for(self.ascii)
         left, right = header_summary(trace)
-        head = "  ".join(
-            clean(t, self.ascii) for t in (left, status_text(trace.status_code), right)
-        )
+        head = "  ".join(clean(t, self.ascii) for t in (left, outcome_text(outcome(trace)), right))
         lines: list[tuple[str, Span | Untraced]] = []
         index = analyse(trace)
         # a named gap is drawn as the span that named it

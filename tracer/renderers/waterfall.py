@@ -25,7 +25,7 @@ from tracer.model import Span, Trace
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
 from tracer.renderers.canvas import Canvas, cells, clean, truncate
-from tracer.renderers.chrome import View, legend_lines, step_time_lines, title_lines
+from tracer.renderers.chrome import View, legend_lines, outcome, step_time_lines, title_lines
 from tracer.renderers.glyphs import Glyphs, glyphs_for
 from tracer.renderers.labels import format_duration, format_offset, header_summary
 
@@ -162,7 +162,7 @@ class _Waterfall:
             right = f"axis: 0–{linear} linear {self.g.axis_break} then compressed to {total}"
         else:
             right = f"axis: 0–{total} linear"
-        return title_lines(left, self.trace.status_code, right, self.width, self.ascii)
+        return title_lines(left, outcome(self.trace), right, self.width, self.ascii)
 
     def _header(self) -> list[Text]:
         g, axis = self.g, self.axis

@@ -27,6 +27,7 @@ from tracer.analysis.diagnostics.finding import (
     Severity,
     Thresholds,
 )
+from tracer.analysis.diagnostics.lifespan import lifespan_failed
 from tracer.analysis.diagnostics.outbound import outbound_failed, outbound_slow, sequential_calls
 from tracer.analysis.diagnostics.queries import n_plus_one, statement_shape
 from tracer.analysis.diagnostics.timing import dominant_step, event_loop_blocked, waiting
@@ -48,6 +49,8 @@ DETECTORS: tuple[Detector, ...] = (
     sequential_calls,
     wrong_fields,
 )
+#: A startup or shutdown trace: no route, response or steps to judge, only its failure.
+LIFESPAN_DETECTORS: tuple[Detector, ...] = (lifespan_failed,)
 
 
 def diagnose(trace: Trace, thresholds: Thresholds | None = None) -> list[Finding]:
@@ -56,7 +59,8 @@ def diagnose(trace: Trace, thresholds: Thresholds | None = None) -> list[Finding
         return []
     limits = thresholds if thresholds is not None else Thresholds()
     index = analyse(trace)
-    return [finding for detector in DETECTORS for finding in detector(index, limits)]
+    detectors = LIFESPAN_DETECTORS if trace.meta.get("kind") == "lifespan" else DETECTORS
+    return [finding for detector in detectors for finding in detector(index, limits)]
 
 
 __all__ = [

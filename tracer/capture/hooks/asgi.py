@@ -13,7 +13,7 @@ from collections.abc import Awaitable
 from contextvars import Token
 from typing import Any, Protocol
 
-from tracer.capture import clock, recorder
+from tracer.capture import clock, lifespan, recorder
 from tracer.capture.config import TraceConfig
 from tracer.capture.hooks import gaps, routing
 from tracer.capture.recorder import RawSpan, Recorder
@@ -41,22 +41,6 @@ class Tracing(Protocol):
     ) -> None: ...
 
     def shutdown(self) -> None: ...
-
-
-def _flush_at_shutdown(send: Send, tracing: Tracing) -> Send:
-    """``send`` for the lifespan: once the app has shut down, flush the exporters.
-
-    A server stopped by SIGTERM runs the lifespan shutdown and may then die
-    by the re-raised signal without running ``atexit``: this is the last
-    moment the last requests' spans can still be sent.
-    """
-
-    async def lifespan_send(message: Message) -> None:
-        if message.get("type") == "lifespan.shutdown.complete":
-            tracing.shutdown()
-        await send(message)
-
-    return lifespan_send
 
 
 def layer_name(layer: object) -> str:
@@ -207,8 +191,9 @@ class EdgeProbe:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or recorder.current.get() is not None:
             # websockets pass through; a mounted instrumented app nests
-            if scope["type"] == "lifespan":
-                send = _flush_at_shutdown(send, self.instrumentation)
+            if scope["type"] == "lifespan":  # two traces of its own, then the exporters flushed
+                await lifespan.run(self.app, scope, receive, send, self.instrumentation)
+                return
             await self.app(scope, receive, send)
             return
         instrumentation = self.instrumentation

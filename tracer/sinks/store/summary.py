@@ -37,6 +37,19 @@ class TraceSummary:
 def summarize(trace: Trace, kept_because: str | None = None) -> TraceSummary:
     """The columns stored next to the document, taken from the request and the root span."""
     root = next((s for s in trace.spans if s.parent_id is None), None)
+    if trace.meta.get("kind") == "lifespan":  # listed as ``LIFESPAN startup``: no request
+        return TraceSummary(
+            trace_id=trace.trace_id,
+            started_ns=trace.start_ns,
+            method="LIFESPAN",
+            path=str(trace.meta.get("lifespan") or ""),
+            route=None,
+            status=None,
+            duration_ns=trace.end_ns - trace.start_ns,
+            span_count=len(trace.spans),
+            error=root is not None and root.status == "error",
+            kept_because=kept_because,
+        )
     attributes = root.attributes if root is not None else {}
     status = trace.status_code
     route = trace.request.get("route") or attributes.get("http.route")
