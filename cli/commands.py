@@ -22,14 +22,11 @@ def tour_command(
     width: WidthOption = None,
     ascii_only: AsciiOption = False,
     no_color: NoColorOption = False,
-    step_by_step: Annotated[
-        bool, typer.Option("--step", help="Reveal each diagram one step at a time.")
-    ] = False,
 ) -> None:
-    """Walk through the demo API: success, 422, 409, 401, 404, 500, streaming, slow requests."""
+    """The lesson, one screen per stop: success, then each way a request goes wrong (n/p/q)."""
     from tracer.cli.tour import run_tour
 
-    run_tour(width=width, ascii_only=ascii_only, no_color=no_color, step_by_step=step_by_step)
+    run_tour(width=width, ascii_only=ascii_only, no_color=no_color)
 
 
 def list_command(

@@ -217,11 +217,12 @@ def test_explain_says_why_a_step_did_not_happen() -> None:
     assert "422 from validation (query)" in words
 
 
-def test_step_by_step_without_a_terminal_prints_everything() -> None:
-    code, stepped, _ = invoke("GET", "/users/1", "--step", "--no-color", "--width", "100")
+def test_steps_without_a_terminal_prints_every_step_in_turn() -> None:
+    code, stepped, _ = invoke("GET", "/users/1", "--steps", "--no-color", "--width", "100")
     assert code == 0
-    assert "own time by step" in stepped
-    assert "1 · ASGI" in stepped
+    headers = [line for line in stepped.splitlines() if line.startswith("Step ")]
+    assert headers[0] == "Step 1/10 · ASGI hand-off"
+    assert len(headers) == 10
 
 
 def test_findings_are_printed_under_the_diagram_and_in_json() -> None:
@@ -266,4 +267,5 @@ def test_tour_runs_end_to_end_with_no_arguments() -> None:
         assert status in text
     assert "held the event loop" in text
     assert "N+1 queries" in text
-    assert text.count("steps that did not happen") >= 3
+    assert text.count("\nStop ") + text.startswith("Stop ") == 15
+    assert "∅" in text  # steps that did not happen are marked

@@ -131,7 +131,7 @@ def test_ctrl_c_during_a_trace_exits_130(
     def interrupted(*args: object, **kwargs: object) -> object:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("tracer.cli.driving.drive", interrupted)
+    monkeypatch.setattr("tracer.cli.driving.drive_many", interrupted)
     code, _, err = run_cli(["GET", "/health"], capsys, monkeypatch)
     assert code == 130
     assert "Traceback" not in err
@@ -144,7 +144,7 @@ def test_a_real_bug_is_still_an_internal_error(
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("tracer.cli.driving.drive", broken)
+    monkeypatch.setattr("tracer.cli.driving.drive_many", broken)
     code, _, err = run_cli(["GET", "/health"], capsys, monkeypatch)
     assert code == 1
     assert "internal error: RuntimeError: a bug" in err
@@ -211,7 +211,7 @@ def test_the_cli_never_imports_click() -> None:
     """typer >= 0.29 vendors click: ``click`` is not installed by a bare ``pip install``."""
     code = (
         "import sys; sys.modules['click'] = None\n"
-        "sys.argv = ['trace-request', 'GET', '/users/1', '--step', '--no-color']\n"
+        "sys.argv = ['trace-request', 'GET', '/users/1', '--steps', '--no-color']\n"
         "from tracer.cli.main import run; run()\n"
     )
     done = subprocess.run(

@@ -188,3 +188,61 @@ def test_teaching_endpoints_stay_out_of_the_openapi_schema(client: TestClient) -
     paths = client.get("/openapi.json").json()["paths"]
 
     assert not [path for path in paths if path.startswith("/examples/")]
+
+
+# -- the lessons' own database (demo_app/routers/lessons.py) ------------------------------
+
+
+def _counting(app: FastAPI, client: TestClient, path: str) -> tuple[object, int]:
+    """``path``'s JSON and how many statements it ran (the lesson database made first)."""
+    client.get("/examples/missing-index/fixed")  # creates and fills the lessons' database
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sync_engine = app.state.lesson_engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", record)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", record)
+    assert response.status_code == 200
+    return response.json(), len(statements)
+
+
+def test_n_plus_one_at_scale_and_its_fix_answer_the_same(app: FastAPI, client: TestClient) -> None:
+    from tracer.demo_app.routers.lessons import AUTHORS
+
+    slow, n_plus_one = _counting(app, client, "/examples/n-plus-one")
+    fast, fixed = _counting(app, client, "/examples/n-plus-one/fixed")
+    assert slow == fast
+    assert len(slow) == AUTHORS  # type: ignore[arg-type]
+    assert (n_plus_one, fixed) == (1 + AUTHORS, 2)
+
+
+def test_missing_index_shows_the_query_plan(client: TestClient) -> None:
+    scan = client.get("/examples/missing-index").json()
+    search = client.get("/examples/missing-index/fixed").json()
+    assert scan == {"orders": 40, "plan": ["SCAN lesson_orders"], "uses_index": False}
+    assert search["orders"] == 40 and search["uses_index"]
+    assert search["plan"][0].startswith("SEARCH lesson_orders USING INDEX")
+
+
+def test_stale_data_comes_from_the_identity_map(client: TestClient) -> None:
+    first = client.get("/examples/stale-data").json()
+    assert first == {
+        "first_read": 10,
+        "other_session_wrote": 9,
+        "same_session_reads": 10,
+        "with_populate_existing": 9,
+        "stale": True,
+    }
+    assert client.get("/examples/stale-data").json()["first_read"] == 9  # it was committed
+
+
+def test_the_lessons_database_is_disposed_at_shutdown(app: FastAPI) -> None:
+    with TestClient(app) as client:
+        client.get("/examples/stale-data")
+        assert app.state.lesson_engine is not None
+    assert getattr(app.state, "lesson_engine", None) is None
