@@ -6,7 +6,7 @@ from .config import Settings
 from .db import lifespan
 from .errors import register_exception_handlers
 from .middleware import install_middleware
-from .routers import admin, auth, examples, health, items, search, services, users
+from .routers import admin, auth, examples, health, items, lessons, search, services, users
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_middleware(app, app.state.settings)
     register_exception_handlers(app)
     app.include_router(users.router, prefix="/users")
-    for module in (auth, admin, items, search, examples, health, services):
+    for module in (auth, admin, items, search, examples, lessons, health, services):
         app.include_router(module.router)
     return app
 
