@@ -89,16 +89,33 @@ def trace(
             min=1,
             max=1000,
             metavar="N",
-            help="Send N times, show the last (warm) trace.",
+            help="Send N times, show the last (warm) trace (--compare: the first and last).",
         ),
     ] = 1,
     explain: Annotated[
         bool,
         typer.Option("--explain", help="Teach: what each of the ten steps did in this request."),
     ] = False,
-    step_by_step: Annotated[
+    step: Annotated[
+        int | None,
+        typer.Option(
+            "--step",
+            min=1,
+            max=10,
+            metavar="N",
+            help="Focus on step N (1-10): the request small, step N large, what can go wrong.",
+        ),
+    ] = None,
+    steps: Annotated[
         bool,
-        typer.Option("--step", help="Reveal the diagram one step at a time (a key advances)."),
+        typer.Option("--steps", help="Each step's focus in turn (n/p/q in a terminal)."),
+    ] = False,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            "--compare",
+            help="With --repeat N: the first (cold) and the last (warm) request, step by step.",
+        ),
     ] = False,
     cold: Annotated[
         bool,
@@ -127,6 +144,13 @@ def trace(
             help="Re-render a saved trace (ours or OTLP JSON); no request.",
         ),
     ] = None,
+    lifespan: Annotated[
+        bool,
+        typer.Option(
+            "--lifespan",
+            help="Trace the app's startup and shutdown instead of a request (no METHOD/PATH).",
+        ),
+    ] = False,
 ) -> None:
     """Trace one request through a FastAPI app and draw every phase of it.
 
@@ -135,7 +159,9 @@ def trace(
       trace-request POST /users --json '{"email": "ada@example.com", "password": "s3cret-pass"}'
     """
     from tracer.cli import output as out
+    from tracer.cli.teaching_views import check_options
 
+    repeat = check_options(step, steps, compare, repeat, fmt, output, url, load)
     to_stdout = output is not None and str(output) == "-"
     if to_stdout:  # `-o -`: what a file would hold, on stdout (the JSON document by default)
         output, fmt = None, fmt or "json"
@@ -148,8 +174,19 @@ def trace(
     stdout_is_document = to_stdout or (output is None and renderer in out.MACHINE_FORMATS)
     console = out.make_console(color=color, width=width)
     notes = out.make_console(stderr=True, color=color)
+    if lifespan:  # startup and shutdown traces only (tracer.cli.lifespan)
+        from tracer.cli.lifespan import lifespan_only
+
+        given: dict[str, object] = {"METHOD": method, "PATH": path, "--url": url, "--load": load}
+        given |= {"--json": json_body, "--data": data, "-H": header, "--step": step}
+        given |= {"--steps": steps, "--compare": compare}
+        options = (width, ascii_only, color, explain)
+        lifespan_only(app_spec, renderer, export, output, force, console, notes, *options, given)
+        return
 
     captured: AppOutput | None = None
+    exchanges: list[Any] = []
+    teaching = step is not None or steps or compare
     if load is not None:
         if method or path:
             raise CLIError("--load re-renders a saved trace: give no METHOD or PATH with it")
@@ -157,7 +194,7 @@ def trace(
     else:
         if not method or not path:
             raise CLIError("give METHOD and PATH, e.g.: trace-request GET /users/1")
-        from tracer.cli.driving import drive, parse_request
+        from tracer.cli.driving import drive_many, parse_request
         from tracer.cli.loading import load_app
 
         spec = parse_request(method, path, json_body, data, header or [])
@@ -173,9 +210,10 @@ def trace(
             captured = AppOutput()
             try:
                 with captured:  # the app's prints and logs never reach our stdout
-                    exchange = drive(
-                        load_app(app_spec), spec, repeat, warm=not cold, output=captured
+                    exchanges = drive_many(
+                        load_app(app_spec), [spec] * repeat, warm=not cold, output=captured
                     )
+                exchange = exchanges[-1]
             except CLIError:  # what the app said before it failed helps more than ever
                 block = out.app_output_block(captured.lines, raw=True, dropped=captured.dropped)
                 if block is not None:
@@ -183,11 +221,21 @@ def trace(
                 raise
         trace_ = exchange.trace
         summary = out.response_summary(exchange)
-        (notes if stdout_is_document or output is not None else console).print(
-            summary, soft_wrap=True
-        )
+        if not teaching:  # the focus and compare views carry the status: one screen
+            (notes if stdout_is_document or output is not None else console).print(
+                summary, soft_wrap=True
+            )
 
-    explain = explain or step_by_step
+    if teaching:
+        from tracer.cli import teaching_views as views
+
+        if compare:
+            views.show_compare(
+                console, exchanges[0], exchange, repeat, width=width, ascii=ascii_only
+            )
+        else:
+            views.show_focus(console, trace_, step, width=width, ascii=ascii_only, color=color)
+        return
     renderable, text = out.render(
         trace_,
         renderer,
@@ -201,10 +249,7 @@ def trace(
         out.write_atomically(output, text if text is not None else "")
         notes.print(f"wrote {renderer}{f' ({export})' if export else ''} to {output}")
     elif renderable is not None:
-        if step_by_step:
-            out.reveal(console, renderable)
-        else:
-            console.print(renderable)
+        console.print(renderable)
         console.print(out.findings(trace_, width=width, ascii=ascii_only))
     else:
         sys.stdout.write(text if text is not None and text.endswith("\n") else f"{text}\n")

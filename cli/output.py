@@ -85,7 +85,8 @@ def render(
     """A Rich renderable for the terminal, or the finished text for a file/machine format."""
     from tracer.renderers import SequenceRenderer, get_renderer
     from tracer.renderers import export as export_renderable
-    from tracer.renderers.labels import request_line, status_text
+    from tracer.renderers.chrome import outcome, outcome_text
+    from tracer.renderers.labels import request_line
 
     renderer = (
         SequenceRenderer(width=width, ascii=ascii, color=color, explain=True)
@@ -96,7 +97,7 @@ def render(
         return None, get_renderer("html")(width=width, ascii=ascii, color=color).render(trace)
     renderable_of = getattr(renderer, "renderable", None)
     if export is not None and renderable_of is not None:
-        title = f"{request_line(trace)} → {status_text(trace.status_code)}"
+        title = f"{request_line(trace)} → {outcome_text(outcome(trace))}"
         return None, export_renderable(renderable_of(trace), width or 100, export, title=title)
     if fmt in MACHINE_FORMATS or renderable_of is None:
         return None, renderer.render(trace)
@@ -137,11 +138,17 @@ def _excerpt(body: bytes, content_type: str) -> str:
 
 
 def make_console(*, stderr: bool = False, color: bool = True, width: int | None = None) -> Any:
+    """A console for our output; without ``color`` it writes no escape code at all.
+
+    Rich's ``no_color`` drops colours only: bold, italic and reverse still go out
+    to a terminal. With no colour system there are no styles to write.
+    """
     from rich.console import Console
 
     return Console(
         stderr=stderr,
         width=width,
+        color_system="auto" if color else None,
         no_color=not color or None,
         highlight=False,
         soft_wrap=False,

@@ -40,9 +40,12 @@ _shared_stores: dict[str, Any] = {}
 def _install_hooks() -> None:
     global _installed
     with _lock:
+        # every time, not only the first: patching is idempotent, and another
+        # instrumentation's undo (OpenTelemetry's uninstrument_app restores the function
+        # it saw, which may predate ours) can have put a stale original back
+        table.install(_patcher)
+        lifespan.install(_patcher)
         if _installed == 0:
-            table.install(_patcher)
-            lifespan.install(_patcher)
             gc_pauses.install()
             try:
                 _db_hooks.install(_patcher)

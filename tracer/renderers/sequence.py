@@ -19,7 +19,14 @@ from tracer.model import Trace
 from tracer.renderers import theme
 from tracer.renderers.base import TerminalRenderer
 from tracer.renderers.canvas import Canvas, cells, clean
-from tracer.renderers.chrome import View, legend_lines, note_lines, step_time_lines, title_lines
+from tracer.renderers.chrome import (
+    View,
+    legend_lines,
+    note_lines,
+    outcome,
+    step_time_lines,
+    title_lines,
+)
 from tracer.renderers.flow import Flow, Row, build_flow
 from tracer.renderers.glyphs import NBSP, Glyphs, glyphs_for
 from tracer.renderers.labels import format_duration, format_offset, header_summary
@@ -80,6 +87,10 @@ class SequenceView(View):
 
     def pages(self, width: int) -> list[list[Text | Canvas]]:
         """Header, one page per step group (for step-by-step reveal), footer."""
+        return [page for _, page in self.step_pages(width)]
+
+    def step_pages(self, width: int) -> list[tuple[int | None, list[Text | Canvas]]]:
+        """:meth:`pages` with each page's step (``None``: header, footer), for ``--step N``."""
         flow = build_flow(self.trace)
         layout = _layout(flow, width)
         if width < FOLD_BELOW or layout.pitch < 4:
@@ -88,7 +99,9 @@ class SequenceView(View):
         notes = None
         if self.explain:
             notes = {e.step: e for e in explain(self.trace)}
-        return _Drawing(flow, layout, glyphs_for(self.ascii), self.ascii, notes).pages()
+        drawing = _Drawing(flow, layout, glyphs_for(self.ascii), self.ascii, notes)
+        pages = drawing.pages()
+        return list(zip(drawing.page_steps, pages, strict=True))
 
 
 class SequenceRenderer(TerminalRenderer):
@@ -141,6 +154,7 @@ class _Drawing:
         head: list[Text | Canvas] = [*self._title(), Text("")]
         head.extend([*self._names(top=True), self._ticks(top=True)])
         pages: list[list[Text | Canvas]] = [head]
+        self.page_steps: list[int | None] = [None]
         step: int | None = None
         explained: set[int] = set()
         for row in self.flow.rows:
@@ -149,6 +163,7 @@ class _Drawing:
                 step = row.step
             if shown is not None or len(pages) == 1:
                 pages.append([])
+                self.page_steps.append(step)
             if shown is not None and self.notes and shown not in explained:
                 explained.add(shown)
                 pages[-1].extend(self._step_note(shown))
@@ -159,6 +174,7 @@ class _Drawing:
         if self.notes:
             tail.extend(self._not_happened())
         pages.append(tail)
+        self.page_steps.append(None)
         return pages
 
     def _step_note(self, step: int) -> list[Text | Canvas]:
@@ -191,7 +207,7 @@ class _Drawing:
     def _title(self) -> list[Text]:
         trace = self.flow.trace
         left, right = header_summary(trace)
-        return title_lines(left, trace.status_code, right, self.lay.width, self.ascii)
+        return title_lines(left, outcome(trace), right, self.lay.width, self.ascii)
 
     def _names(self, *, top: bool) -> list[Text]:
         lanes = self.flow.lanes.lanes
