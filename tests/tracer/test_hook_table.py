@@ -21,7 +21,7 @@ import tracer
 from tests.tracer.helpers import names, request
 from tracer import safety
 from tracer.capture.hooks import table
-from tracer.capture.hooks.patching import ORIGINAL_ATTR, Patcher
+from tracer.capture.hooks.patching import ORIGINAL_ATTR, Patcher, is_ours
 from tracer.capture.hooks.points import HookPoint, Target, Version, check, install, prepare
 
 #: the installed FastAPI, in full (``0.115.14`` -> ``(0, 115, 14)``)
@@ -43,11 +43,7 @@ def test_every_hook_point_matches_the_installed_fastapi() -> None:
 def ours_in(function: Any) -> bool:
     """Whether our wrapper is ``function`` or under it (another instrumentation, such as
     OpenTelemetry's FastAPIInstrumentor, may have wrapped it again since)."""
-    while function is not None:
-        if getattr(function, ORIGINAL_ATTR, None) is not None:
-            return True
-        function = getattr(function, "__wrapped__", None)
-    return False
+    return is_ours(function)
 
 
 def test_every_hook_point_is_patched_once_an_app_is_instrumented() -> None:
@@ -223,3 +219,20 @@ def test_a_wrapper_that_fails_to_build_is_skipped_with_a_warning(
         assert current_user(1) == "user1"  # untouched
     finally:
         safety.reset()
+
+
+def test_our_wrapper_is_found_under_a_closure_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenTelemetry's instrumentation wraps BackgroundTask.__call__ in a closure; a second
+    instrument() must see ours inside it and not wrap it again (two spans per task)."""
+    from starlette.background import BackgroundTask
+
+    tracer.instrument(FastAPI())
+    ours = BackgroundTask.__call__
+
+    async def closure_wrapper(self: BackgroundTask) -> None:
+        return await ours(self)
+
+    monkeypatch.setattr(BackgroundTask, "__call__", closure_wrapper)
+    assert is_ours(BackgroundTask.__call__)
+    tracer.instrument(FastAPI())
+    assert BackgroundTask.__call__ is closure_wrapper  # not wrapped a second time

@@ -26,8 +26,8 @@ class Patcher:
                 f"{name}.{attr} not found in this version: the {phase} phase is not recorded.",
             )
             return False
-        if getattr(original, ORIGINAL_ATTR, None) is not None:
-            return True  # already ours
+        if is_ours(original):
+            return True  # already ours (perhaps under another instrumentation's wrapper)
         return self.apply(owner, attr, make(original))
 
     def apply(self, owner: object, attr: str, wrapper: Any) -> bool:
@@ -35,7 +35,7 @@ class Patcher:
         original = vars(owner).get(attr)
         if original is None:
             return False
-        if getattr(original, ORIGINAL_ATTR, None) is not None:
+        if is_ours(original):
             return True  # already ours
         setattr(wrapper, ORIGINAL_ATTR, original)
         for copied in ("__name__", "__qualname__", "__doc__", "__module__"):
@@ -51,3 +51,23 @@ class Patcher:
         for owner, attr, original in reversed(self._saved):
             setattr(owner, attr, original)
         self._saved.clear()
+
+
+def is_ours(function: object, depth: int = 4) -> bool:
+    """Whether ``function`` is our wrapper or wraps it: another instrumentation may have
+    wrapped ours since, by ``functools.wraps``/wrapt (``__wrapped__``) or by a closure
+    (OpenTelemetry's FastAPI instrumentation wraps ``BackgroundTask.__call__`` so)."""
+    if function is None or depth < 0:
+        return False
+    if getattr(function, ORIGINAL_ATTR, None) is not None:
+        return True
+    if is_ours(getattr(function, "__wrapped__", None), depth - 1):
+        return True
+    for cell in getattr(function, "__closure__", None) or ():
+        try:
+            inner = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if callable(inner) and is_ours(inner, depth - 1):
+            return True
+    return False
