@@ -15,7 +15,7 @@ FastAPI on every matrix version (``scripts/matrix.sh``).
 
 from __future__ import annotations
 
-from tracer.capture.hooks import dependencies, gaps, outbound, routing, spans, threadpool
+from tracer.capture.hooks import clients, dependencies, gaps, outbound, routing, spans, threadpool
 from tracer.capture.hooks.patching import Patcher
 from tracer.capture.hooks.points import HookPoint, Target
 from tracer.capture.hooks.points import install as install_points
@@ -228,6 +228,57 @@ HOOKS: tuple[HookPoint, ...] = (
         "{METHOD} {host}/{path template} (step of its parent)",
         (Target("httpx", "Client.send", leading=("self", "request")),),
         outbound.wrap_sync_send,
+        asynchronous=False,
+    ),
+    HookPoint(  # clients opened in the lifespan or per request
+        "httpx client open (AsyncClient)",
+        "handler",
+        6,
+        "httpx client open (phase and step of its parent)",
+        (Target("httpx", "AsyncClient.__aenter__", leading=("self",)),),
+        clients.async_lifecycle("open"),
+    ),
+    HookPoint(
+        "httpx client close (AsyncClient)",
+        "handler",
+        6,
+        "httpx client close (phase and step of its parent)",
+        (Target("httpx", "AsyncClient.aclose", leading=("self",)),),
+        clients.async_lifecycle("close"),
+    ),
+    HookPoint(  # ``async with`` closes the transports itself, not through ``aclose``
+        "httpx client close (AsyncClient context)",
+        "handler",
+        6,
+        "httpx client close (phase and step of its parent)",
+        (Target("httpx", "AsyncClient.__aexit__", leading=("self",)),),
+        clients.async_lifecycle("close"),
+    ),
+    HookPoint(
+        "httpx client open (Client)",
+        "handler",
+        6,
+        "httpx client open (phase and step of its parent)",
+        (Target("httpx", "Client.__enter__", leading=("self",)),),
+        clients.sync_lifecycle("open"),
+        asynchronous=False,
+    ),
+    HookPoint(
+        "httpx client close (Client)",
+        "handler",
+        6,
+        "httpx client close (phase and step of its parent)",
+        (Target("httpx", "Client.close", leading=("self",)),),
+        clients.sync_lifecycle("close"),
+        asynchronous=False,
+    ),
+    HookPoint(
+        "httpx client close (Client context)",
+        "handler",
+        6,
+        "httpx client close (phase and step of its parent)",
+        (Target("httpx", "Client.__exit__", leading=("self",)),),
+        clients.sync_lifecycle("close"),
         asynchronous=False,
     ),
     # -- serialization (7) ------------------------------------------------------------------
