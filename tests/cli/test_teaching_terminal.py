@@ -13,9 +13,19 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+import fastapi
 import pytest
 
 from tests.cli.test_cli import SIGNUP, _console_script
+
+#: The lesson's demo runs on the FastAPI the project installs: a yield dependency's
+#: teardown after the response (0.118+) and FastAPI's own layers change the screens on
+#: the oldest versions the tracer supports (scripts/matrix.sh runs tests/cli there too).
+LESSON_FASTAPI = pytest.mark.skipif(
+    tuple(int(part) for part in fastapi.__version__.split(".")[:2]) < (0, 121),
+    reason="the lesson's screens are written for FastAPI 0.121+",
+)
+
 
 pytestmark = [
     pytest.mark.slow,
@@ -103,6 +113,7 @@ def test_tour_pages_forward_and_back_one_screen_at_a_time(terminal: Terminal) ->
     terminal.wait_for("COMMAND-ENDED")
 
 
+@LESSON_FASTAPI
 def test_steps_pager_in_a_terminal(terminal: Terminal) -> None:
     start(terminal, "POST", "/users", "--json", SIGNUP, "--steps")
     terminal.page("Step 1/10 · ASGI hand-off")
