@@ -58,7 +58,17 @@ def test_failed_validation_explains_the_missing_handler(demo_traces: dict[str, T
     assert not by_step[6].happened
     assert by_step[6].text == "no handler: validation failed with 1 error, FastAPI answered 422"
     assert by_step[6].span_ids == []
-    assert by_step[7].text == "render JSONResponse rendered the 422 error body (144 B)"
+    # the 422 body is the exception handler's, on the error path: not response_model shaping
+    assert not by_step[7].happened
+    assert by_step[7].text == (
+        "no response_model shaping: RequestValidationError was raised, "
+        "and the 422 was built on the error path (step 8)"
+    )
+    assert by_step[8].text.startswith(
+        "route /search caught RequestValidationError; its handler built the 422 (144 B); "
+    )
+    rendered = [s for s in demo_traces["search_422"].spans if s.name == "render JSONResponse"]
+    assert rendered[0].span_id in by_step[8].span_ids
     assert not by_step[10].happened
     assert by_step[10].text.startswith("no background tasks: the handler never ran")
 

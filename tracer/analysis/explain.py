@@ -73,7 +73,7 @@ def explain(trace: Trace) -> list[StepExplanation]:
     out = []
     for step, describe in _STEPS.items():
         happened, text = describe(ctx)
-        ids = [s.span_id for s in ctx.spans if s.step == step]
+        ids = [s.span_id for s in ctx.spans if ctx.ix.step_of(s) == step]
         out.append(
             StepExplanation(step, STEP_NAMES[step], happened, text, ids, own[step], ROLES[step])
         )
@@ -277,8 +277,15 @@ def _handler(ctx: StepContext) -> tuple[bool, str]:
 
 
 def _serialization(ctx: StepContext) -> tuple[bool, str]:
-    spans = [s for s in ctx.spans if s.step == 7 and s.phase == "serialization"]
+    path = ctx.ix.error_path
+    spans = [s for s in ctx.spans if ctx.ix.step_of(s) == 7 and s.phase == "serialization"]
     returned = (attr_str(ctx.handler, "handler.returned") if ctx.handler else None) or "value"
+    built = path.response if path is not None else None
+    if not spans and path is not None and built is not None and built.phase == "serialization":
+        return False, (  # an exception handler rendered it
+            f"no response_model shaping: {path.exception} was raised, and the {ctx.status} "
+            f"was built on the error path (step 8)"
+        )
     size = total_bytes(ctx.named("send http.response.body"))
     for span in spans:
         model = attr_str(span, "response_model")
@@ -304,16 +311,24 @@ def _serialization(ctx: StepContext) -> tuple[bool, str]:
 
 def _middleware_out(ctx: StepContext) -> tuple[bool, str]:
     spans = [s for s in ctx.spans if s.step == 8 and s.phase == "middleware"]
+    path = ctx.ix.error_path
+    caught = ""
+    if path is not None and path.catcher != "ServerErrorMiddleware":
+        size = f" ({path.body_bytes} B)" if path.body_bytes is not None else ""
+        caught = (
+            f"{path.catcher} caught {path.exception}; its handler built the {ctx.status}{size}; "
+        )
     if ctx.origin == "ServerErrorMiddleware":
         yours = [s.name for s in ctx.ix.user_layers()]
+        unhandled = f"caught the unhandled {path.exception} and " if path is not None else ""
         return bool(spans), (
-            f"ServerErrorMiddleware built the {ctx.status} outside your layers: "
+            f"ServerErrorMiddleware {unhandled}built the {ctx.status} outside your layers: "
             f"{listed(yours) or 'none'} never saw it, so their headers are missing"
         )
     if not spans:
         return False, "no middleware on the way out"
     slowest = max(spans, key=lambda s: s.duration_ns)
-    return True, (
+    return True, caught + (
         f"the {ctx.status} went back out through {plural(len(spans), 'layer')}, innermost "
         f"first; {slowest.name.removesuffix(' response')} held it longest "
         f"({fmt_ns(slowest.duration_ns)})"

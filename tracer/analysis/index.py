@@ -14,7 +14,8 @@ hook-named gap's are :class:`Untraced` intervals instead, so the step totals
 plus ``untraced_ns`` equal the wall time. Own time counts under the span's
 step, with one refinement: a middleware layer's own time after its inner app
 was entered (its work on the way back out) is step 8, so step 2 is exactly the
-time on the way in.
+time on the way in; a response an exception handler rendered is step 8 too (the
+error path, :mod:`tracer.analysis.error_path`), not response_model shaping.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from types import MappingProxyType
 
 from tracer.analysis.accounting import Interval as Interval
 from tracer.analysis.accounting import Untraced, is_structural, partition
+from tracer.analysis.error_path import ErrorPath, find_error_path
 from tracer.model import Span, Trace
 
 STEPS = tuple(range(1, 11))
@@ -120,6 +122,14 @@ class TraceIndex:
     untraced_ns: int = 0
     #: first span start to last span end: what the step totals plus untraced add up to
     extent_ns: int = 0
+    error_path: ErrorPath | None = None
+
+    def step_of(self, span: Span) -> int:
+        """The step ``span`` counts under: its own, but 8 for an exception handler's response."""
+        path = self.error_path
+        if path is not None and path.response is not None and path.response is span:
+            return 8
+        return span.step
 
     def untraced_in(self, span: Span) -> list[Untraced]:
         """The gaps that sit directly in ``span``."""
@@ -190,6 +200,10 @@ def build_index(trace: Trace) -> TraceIndex:
         for s in trace.spans
         if not is_structural(s)
     }
+    error_path = find_error_path(trace)
+    if error_path is not None and error_path.response is not None:
+        built = error_path.response.span_id
+        own_by_step[built] = {8: sum(own_by_step.get(built, {}).values())}
     step_ns = dict.fromkeys(STEPS, 0)
     for parts in own_by_step.values():
         for step, ns in parts.items():
@@ -215,6 +229,7 @@ def build_index(trace: Trace) -> TraceIndex:
         untraced=timeline.untraced,
         untraced_ns=sum(g.duration_ns for g in timeline.untraced),
         extent_ns=max(0, trace.end_ns - trace.start_ns),
+        error_path=error_path,
     )
 
 

@@ -47,7 +47,11 @@ def truncate(text: str, width: int, ellipsis: str = "…") -> str:
 def wrap(text: str, width: int, max_lines: int) -> tuple[list[tuple[int, int]], bool]:
     """Greedy word wrap of ``text`` to ``width`` cells, as index ranges into ``text``.
 
-    Returns at most ``max_lines`` ranges and whether text was left over.
+    Lines break at spaces, never between a number and its unit (``0.35 ms``);
+    a word longer than the line breaks where a name does (after ``_`` ``.``
+    ``/``, before a capital: ``Exception|Middleware``), mid-word only when it
+    has no such place. Returns at most ``max_lines`` ranges and whether text
+    was left over.
     """
     width = max(1, width)
     ranges: list[tuple[int, int]] = []
@@ -62,12 +66,14 @@ def wrap(text: str, width: int, max_lines: int) -> tuple[list[tuple[int, int]], 
             w = max(0, get_character_cell_size(text[end]))
             if used + w > width:
                 break
-            if text[end] == " ":
+            if text[end] == " " and not _binds(text, end):
                 space = end
             used += w
             end += 1
         if end < n and text[end] != " " and space > i:
             end = space
+        elif end < n and text[end] != " ":
+            end = _name_break(text, i, end)
         if end == i:  # a character wider than the line
             end = i + 1
         stop = end
@@ -76,6 +82,29 @@ def wrap(text: str, width: int, max_lines: int) -> tuple[list[tuple[int, int]], 
         ranges.append((i, stop))
         i = end
     return ranges, bool(text[i:].strip())
+
+
+_UNITS = ("ns", "µs", "us", "ms", "s", "B", "KiB", "MiB", "GiB", "%")
+
+
+def _binds(text: str, at: int) -> bool:
+    """The space at ``at`` sits between a number and its unit: no line break there."""
+    if at == 0 or not text[at - 1].isdigit():
+        return False
+    rest = text[at + 1 :]
+    return any(
+        rest.startswith(u) and (len(rest) == len(u) or not rest[len(u)].isalnum()) for u in _UNITS
+    )
+
+
+def _name_break(text: str, start: int, end: int) -> int:
+    """Where a too-long word may break before ``end``: after ``_./-``, before a capital
+    that follows a lower-case letter; ``end`` itself when the word has no such place."""
+    for k in range(end, start + 1, -1):
+        before, after = text[k - 1], text[k]
+        if before in "_./-" or (before.islower() and after.isupper()):
+            return k
+    return end
 
 
 def _shows_blank(style: str) -> bool:

@@ -145,7 +145,7 @@ def step_time_lines(trace: Trace, width: int, micro: str, ascii: bool) -> list[T
     if not trace.spans:
         return []
     index = analyse(trace)
-    seen = {s.step for s in trace.spans}
+    seen = {index.step_of(s) for s in trace.spans}
     totals = {step: ns for step, ns in index.step_ns.items() if ns or step in seen}
     top = max(totals.values())
     lead = "own time by step  "

@@ -7,47 +7,24 @@ order: where yield-dependency teardown runs differs between FastAPI versions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import median
-from typing import Any, Literal
+from typing import Any
 
 from tracer.analysis.accounting import DRAWN_GAP_NS
 from tracer.analysis.index import analyse, is_layer_response
 from tracer.analysis.processors import LaneMap, error_type, exception_of, failed_here, lanes
 from tracer.model import Span, Trace
 from tracer.renderers import labels
+from tracer.renderers.flow_errors import add_error_path
 from tracer.renderers.flow_parallel import mark_parallel
+from tracer.renderers.flow_rows import Row, RowKind
 from tracer.renderers.flow_warnings import skipped_layers
 from tracer.renderers.labels import format_duration
-
-RowKind = Literal["call", "return", "work", "event", "message", "hop", "gap", "untraced"]
 
 #: a gap this many times the median row gap (and over GAP_MIN_NS) gets a "⋮ later" row
 GAP_FACTOR = 5
 GAP_MIN_NS = 1_000_000
-
-
-@dataclass(slots=True)
-class Row:
-    """One line of the diagram (plus wrapped continuation lines when drawn)."""
-
-    time_ns: int
-    kind: RowKind
-    src: int
-    dst: int
-    text: str = ""
-    result: str = ""
-    notes: list[str] = field(default_factory=list)
-    step: int | None = None
-    dur_ns: int | None = None
-    end_ns: int | None = None
-    error: bool = False
-    leaf: bool = False
-    via: list[int] = field(default_factory=list)
-    count: int = 1
-    depth: int = 0
-    order: int = 0
-    span_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -62,6 +39,7 @@ class Flow:
 def build_flow(trace: Trace, *, fold_middleware: bool = False) -> Flow:
     lane_map = lanes(trace, fold_middleware=fold_middleware)
     rows = mark_parallel(trace, _Builder(trace, lane_map).rows())
+    rows = add_error_path(rows, analyse(trace), lane_map)
     rows = _merge_hops(rows)
     rows = _merge_returns(rows)
     rows = _insert_gaps(rows)
@@ -259,7 +237,7 @@ class _Builder:
     def _layer_response(self, span: Span, layer: Span, order: int) -> None:
         lane = self.lane(layer)
         row = Row(span.start_ns, "hop", lane, lane, step=span.step, end_ns=span.end_ns)
-        row.dur_ns = span.duration_ns
+        row.dur_ns, row.span_id = span.duration_ns, span.span_id
         if layer.span_id in self.origin_ids:
             code = self.trace.status_code
             row.kind = "work"
@@ -410,4 +388,4 @@ def _insert_gaps(rows: list[Row]) -> list[Row]:
     return out
 
 
-__all__ = ["Flow", "Row", "build_flow"]
+__all__ = ["Flow", "Row", "RowKind", "build_flow"]

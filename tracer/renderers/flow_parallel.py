@@ -15,8 +15,8 @@ from tracer.analysis.concurrency import parallel_groups
 from tracer.model import Trace
 from tracer.renderers.labels import format_duration
 
-if TYPE_CHECKING:  # flow imports this module
-    from tracer.renderers.flow import Row
+if TYPE_CHECKING:
+    from tracer.renderers.flow_rows import Row
 
 #: marks a row whose call ran beside another one (ASCII: ``||``)
 PARALLEL = "∥"

@@ -30,7 +30,7 @@ from tracer.renderers.chrome import (
 from tracer.renderers.flow import Flow, Row, build_flow
 from tracer.renderers.glyphs import NBSP, Glyphs, glyphs_for
 from tracer.renderers.labels import format_duration, format_offset, header_summary
-from tracer.renderers.sequence_text import fit_name, lane_styles, styled_wrap
+from tracer.renderers.sequence_text import header_names, label_room, lane_styles, styled_wrap
 
 #: below this width pass-through middleware layers share one lane
 FOLD_BELOW = 90
@@ -211,13 +211,11 @@ class _Drawing:
 
     def _names(self, *, top: bool) -> list[Text]:
         lanes = self.flow.lanes.lanes
-        names = [self._t(lane.name) for lane in lanes]
         pitch = self.lay.pitch
-        longest = max(cells(n) for n in names)
-        count = next((k for k in (1, 2) if longest <= k * pitch - 1), 3)
+        count, names = header_names([self._t(lane.name) for lane in lanes], pitch, self.g.ellipsis)
         rows = [Canvas(self.lay.width) for _ in range(count)]
         for i, lane in enumerate(lanes):
-            name = fit_name(names[i], count * pitch - 1, self.g.ellipsis)
+            name = names[i]
             x = self.lay.x(i) - (cells(name) - 1) // 2
             x = max(0, min(x, self.lay.width - cells(name)))
             style = "bold " + self.lane_style[i] if lane.reached else theme.FAINT
@@ -366,7 +364,7 @@ class _Drawing:
         if row.result:
             result_style = theme.ERROR if row.error else theme.MUTED
             pieces.append((f" {g.result}{NBSP}{self._t(row.result)}", result_style))
-        end = self._label_end(row, label_x)
+        label_x, end = self._label_end(row, label_x)
         lines = styled_wrap(pieces, end - label_x, MAX_LABEL_LINES, g.ellipsis)
         for note in row.notes[:MAX_NOTES]:
             note = self._t(note)
@@ -400,14 +398,9 @@ class _Drawing:
                 out.append(canvas)
         return out
 
-    def _label_end(self, row: Row, label_x: int) -> int:
-        """Labels stop before the right margin and before the next active lane."""
-        end = self.lay.label_end
-        lm = self.flow.lanes
-        for i in range(len(lm.lanes)):
-            x = self.lay.x(i)
-            if x >= label_x and i not in (row.src, row.dst) and lm.is_active(i, row.time_ns):
-                if x - 1 - label_x >= 16:
-                    end = min(end, x - 1)
-                break
-        return end
+    def _label_end(self, row: Row, label_x: int) -> tuple[int, int]:
+        """Where the label goes: between lifelines already running, never over one."""
+        lm, t = self.flow.lanes, row.time_ns
+        busy = [i for i in range(len(lm.lanes)) if lm.is_active(i, t) and lm.is_active(i, t - 1)]
+        xs = [self.lay.x(i) for i in busy if i not in (row.src, row.dst)]
+        return label_room(xs, label_x, self.lay.label_end)

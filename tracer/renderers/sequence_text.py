@@ -6,6 +6,37 @@ from tracer.renderers import theme
 from tracer.renderers.canvas import cells, truncate, wrap
 from tracer.renderers.flow import Flow
 
+#: one short name per framework layer at every width (its middleware-in row spells the class out)
+SHORT_LANE_NAMES = {
+    "ExceptionTelemetry": "ExcTelemetry",
+    "AppBodyLimit": "BodyLimit",
+    "AsyncExitStack": "ExitStack",
+}
+#: lane names are staggered over at most this many header rows
+MAX_NAME_ROWS = 4
+#: a label squeezed into less than this moves on past the active lifelines in its way
+MIN_LABEL_ROOM = 16
+
+
+def header_names(names: list[str], pitch: int, ellipsis: str) -> tuple[int, list[str]]:
+    """Lane headers staggered over the fewest rows in which no name is cut mid-word
+    (``Seriali…``), each in its short form (``ExcTelemetry``) and fitted to its slot."""
+    short = [SHORT_LANE_NAMES.get(n, n) for n in names]
+    count = next(
+        (
+            k
+            for k in range(1, MAX_NAME_ROWS)
+            if all(_whole_words(n, k * pitch - 1, ellipsis) for n in short)
+        ),
+        MAX_NAME_ROWS,
+    )
+    return count, [fit_name(n, count * pitch - 1, ellipsis) for n in short]
+
+
+def _whole_words(name: str, width: int, ellipsis: str) -> bool:
+    fitted = fit_name(name, width, ellipsis)
+    return fitted == name or name.startswith(fitted.removesuffix(ellipsis) + "_")
+
 
 def fit_name(name: str, width: int, ellipsis: str) -> str:
     """Cut a lane name at a word boundary (``request_id…``) when it is too long."""
@@ -17,6 +48,21 @@ def fit_name(name: str, width: int, ellipsis: str) -> str:
         if cells(head) + cells(ellipsis) <= width:
             return head + ellipsis
     return truncate(name, width, ellipsis)
+
+
+def label_room(busy: list[int], start: int, limit: int) -> tuple[int, int]:
+    """``(first, end)`` columns for a label from ``start`` on: the first stretch between
+    the active lifelines at ``busy`` with room for it, or the widest one; a label never
+    covers an active lifeline (a lesson reads them as "still running")."""
+    stretches, left = [], start
+    for x in sorted(x for x in busy if x >= start):
+        stretches.append((left, x - 1))
+        left = max(left, x + 2)
+    stretches.append((left, limit))
+    roomy = [(a, min(b, limit)) for a, b in stretches if min(b, limit) - a >= MIN_LABEL_ROOM]
+    if roomy:
+        return roomy[0]
+    return max(((a, min(b, limit)) for a, b in stretches), key=lambda ab: ab[1] - ab[0])
 
 
 def lane_styles(flow: Flow) -> list[str]:
