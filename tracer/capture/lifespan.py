@@ -236,29 +236,12 @@ def _timed(handler: Any, phase: str) -> Any:
 
         async def async_handler() -> Any:
             handle = opened()
-            try:
-                result = await handler()
-            except BaseException as exc:
-                if handle is not None:
-                    recorder.finish(handle, exc)
-                raise
-            if handle is not None:
-                recorder.finish(handle)
-            return result
+            return await recorder.await_in_span(handle, handler())
 
         return async_handler
 
     def sync_handler() -> Any:
-        handle = opened()
-        try:
-            result = handler()
-        except BaseException as exc:
-            if handle is not None:
-                recorder.finish(handle, exc)
-            raise
-        if handle is not None:
-            recorder.finish(handle)
-        return result
+        return recorder.call_in_span(opened(), handler)
 
     return sync_handler
 

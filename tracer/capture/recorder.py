@@ -10,6 +10,7 @@ is assembled once, after the request, by :meth:`Recorder.build`.
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -304,6 +305,36 @@ def finish(
 
 #: Longest exception message kept (after scrubbing).
 MESSAGE_LIMIT = 500
+
+
+Handle = tuple[Recorder, RawSpan, Token[int]]
+
+
+def call_in_span(handle: Handle | None, function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` inside the span ``handle`` opened (``None``: just the call);
+    the span is closed with the error it raised, if any, and the error goes on."""
+    try:
+        result = function(*args)
+    except BaseException as exc:
+        if handle is not None:
+            finish(handle, exc)
+        raise
+    if handle is not None:
+        finish(handle)
+    return result
+
+
+async def await_in_span(handle: Handle | None, awaitable: Awaitable[Any]) -> Any:
+    """:func:`call_in_span` for a coroutine: awaited inside the span."""
+    try:
+        result = await awaitable
+    except BaseException as exc:
+        if handle is not None:
+            finish(handle, exc)
+        raise
+    if handle is not None:
+        finish(handle)
+    return result
 
 
 def mark_error(rec: Recorder, span: RawSpan, error: BaseException) -> None:

@@ -11,17 +11,13 @@ handler's): they are no outbound call.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import Token
 from typing import Any
 
 from tracer.capture import recorder
 from tracer.capture.hooks.points import Binding
-from tracer.capture.recorder import RawSpan
-
-Handle = tuple[recorder.Recorder, RawSpan, Token[int]]
 
 
-def _open(action: str) -> Handle | None:
+def _open(action: str) -> recorder.Handle | None:
     rec = recorder.current.get()
     if rec is None:
         return None
@@ -31,24 +27,13 @@ def _open(action: str) -> Handle | None:
     return recorder.start(f"httpx client {action}", "handler", 6)
 
 
-def _close(handle: Handle | None, error: BaseException | None) -> None:
-    if handle is not None:
-        recorder.finish(handle, error)  # never raises
-
-
 def async_lifecycle(action: str) -> Callable[[Any, Binding], Any]:
     """A wrapper factory for ``AsyncClient.__aenter__`` / ``aclose``."""
 
     def wrap(original: Any, binding: Binding) -> Any:
         async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
             handle = _open(action)
-            try:
-                result = await original(self, *args, **kwargs)
-            except BaseException as exc:
-                _close(handle, exc)
-                raise
-            _close(handle, None)
-            return result
+            return await recorder.await_in_span(handle, original(self, *args, **kwargs))
 
         return wrapper
 
@@ -60,14 +45,7 @@ def sync_lifecycle(action: str) -> Callable[[Any, Binding], Any]:
 
     def wrap(original: Any, binding: Binding) -> Any:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            handle = _open(action)
-            try:
-                result = original(self, *args, **kwargs)
-            except BaseException as exc:
-                _close(handle, exc)
-                raise
-            _close(handle, None)
-            return result
+            return recorder.call_in_span(_open(action), lambda: original(self, *args, **kwargs))
 
         return wrapper
 
