@@ -395,3 +395,13 @@ def test_a_thousand_spans_render_in_well_under_a_second(name: str) -> None:
     elapsed = time.perf_counter() - started
     assert text.count("\n") > 1_000
     assert elapsed < 1.0, f"{name}: {elapsed:.2f}s"
+
+
+def test_a_long_note_ends_by_saying_where_the_rest_is_never_mid_sentence() -> None:
+    from tracer.renderers.chrome import MORE, note_lines
+
+    cut = [line.plain for line in note_lines("  " + "evidence " * 80, 60, "", False)]
+    assert len(cut) == 4 and cut[-1].endswith(MORE) and all(len(line) <= 60 for line in cut)
+    whole = [line.plain for line in note_lines("  " + "evidence " * 40, 60, "", False, 16)]
+    assert not whole[-1].endswith(MORE)
+    assert " ".join(w.strip() for w in whole).split() == ["evidence"] * 40

@@ -112,13 +112,25 @@ def title_lines(
     return [line, Text(" " + right, theme.MUTED, end="\n")]
 
 
-def note_lines(text: str, width: int, style: str, ascii: bool) -> list[Text]:
-    """A sentence under a view, wrapped with a hanging indent."""
+#: Ends a note cut at its line budget: the whole of it is in the JSON.
+MORE = "… (all of it in --format json)"
+NOTE_LINES = 4
+
+
+def note_lines(
+    text: str, width: int, style: str, ascii: bool, max_lines: int = NOTE_LINES
+) -> list[Text]:
+    """A sentence under a view, wrapped with a hanging indent; never cut mid-sentence
+    without saying so: a longer one ends with :data:`MORE` on its last line."""
     text = clean(text, ascii)
-    ranges, _ = wrap(text, width - 3, 4)
-    return [
-        Text(("   " if n else " ") + text[a:b], style, end="\n") for n, (a, b) in enumerate(ranges)
-    ]
+    more = " " + clean(MORE, ascii)
+    ranges, left_over = wrap(text, width - 3, max_lines)
+    lines = [text[a:b] for a, b in ranges]
+    if left_over and ranges:
+        start = ranges[-1][0]
+        last, _ = wrap(text[start:], width - 3 - cells(more), 1)
+        lines[-1] = (text[start : start + last[0][1]] if last else "") + more
+    return [Text(("   " if n else " ") + line, style, end="\n") for n, line in enumerate(lines)]
 
 
 def legend_lines(items: list[str], width: int, style: str = theme.DIM) -> list[Text]:

@@ -13,6 +13,8 @@ from tracer.renderers.chrome import MIN_WIDTH, note_lines
 from tracer.renderers.glyphs import glyphs_for
 
 _STYLE = {"error": theme.ERROR, "warning": theme.WARN, "info": "bold cyan"}
+#: Enough for any detector's evidence at 60 columns; past it the note says where the rest is.
+DETAIL_LINES = 16
 
 
 class FindingsView:
@@ -42,7 +44,8 @@ class FindingsView:
                     style,
                 )
             )
-            out.extend(note_lines(f"  {finding.detail}", width, "", self.ascii))
+            # a finding's evidence is what the reader came for: wrapped whole, not cut
+            out.extend(note_lines(f"  {finding.detail}", width, "", self.ascii, DETAIL_LINES))
             out.extend(note_lines(f"  look at: {finding.layer}", width, theme.MUTED, self.ascii))
         return out
 
