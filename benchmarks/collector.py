@@ -62,9 +62,9 @@ def _exit_with_parent(parent: int) -> None:
 def _stop(proc: subprocess.Popen[str]) -> None:
     """Flush the OTLP sinks first (their own exit hook would run after this one), then stop."""
     try:
-        from tracer.sinks.exporters import otlp_env
+        from tracer.sinks.exporters import otlp_sink
 
-        for sink in list(otlp_env._open_sinks):
+        for sink in list(otlp_sink._open_sinks):
             sink.shutdown(2_000)
     finally:
         proc.terminate()

@@ -96,6 +96,59 @@ def header_value(key: str, value: str, extra: frozenset[str], limit: int) -> str
     return bound(value, limit)
 
 
+#: how a header's value is recorded, decided once per raw header name
+_SECRET, _URL, _PLAIN = 0, 1, 2
+_header_rules: dict[bytes, tuple[str, int]] = {}
+
+
+def _header_rule(name: bytes) -> tuple[str, int]:
+    rule = _header_rules.get(name)
+    if rule is None:
+        key = bound(name.decode("latin-1").lower(), 128)
+        if _secret_header(key):
+            kind = _SECRET
+        elif key in URL_HEADERS and key not in _NOT_URL:
+            kind = _URL
+        else:
+            kind = _PLAIN
+        rule = (key, kind)
+        if len(_header_rules) < 1024:  # names repeat; a flood of made-up ones is not cached
+            _header_rules[name] = rule
+    return rule
+
+
+def recordable_headers(
+    raw: Iterable[Sequence[bytes]],
+    extra: frozenset[str] = frozenset(),
+    *,
+    limit: int = DEFAULT_LIMIT,
+) -> list[list[str]]:
+    """:func:`redact_headers` of ASGI (bytes) header pairs, in one pass.
+
+    The rule for each name is decided once and cached, and a value is decoded
+    only when it is kept: on the request path this costs a dict lookup per header.
+    """
+    out: list[list[str]] = []
+    dropped = 0
+    for name, value in raw:
+        if len(out) >= MAX_HEADERS:
+            dropped += 1
+            continue
+        key, kind = _header_rule(bytes(name))
+        if kind == _SECRET or key in extra:
+            out.append([key, REDACTED])
+            continue
+        text = bytes(value).decode("latin-1")
+        if kind == _URL:
+            text = bound(scrub_url(text), limit)
+        elif len(text) > limit:
+            text = bound(text, limit)
+        out.append([key, text])
+    if dropped:
+        out.append([HIDDEN, f"{dropped} more"])
+    return out
+
+
 @functools.lru_cache(maxsize=512)
 def _secret_header(key: str) -> bool:
     """Per header name, decided once: the same few names arrive on every request."""

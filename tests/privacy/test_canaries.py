@@ -217,7 +217,7 @@ def _files_with_canary(folder: Path) -> list[str]:
 
 
 async def test_no_canary_reaches_any_sink(collector: None, tmp_path: Path) -> None:
-    from tracer.sinks.exporters.otlp_env import _flush_open_sinks
+    from tracer.sinks.exporters.otlp_sink import _flush_open_sinks
 
     traces: list[Trace] = []
     store_path = tmp_path / "traces.db"

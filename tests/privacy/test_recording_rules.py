@@ -10,6 +10,7 @@ from tracer.redaction import (
     MAX_HEADERS,
     REDACTED,
     bound,
+    recordable_headers,
     redact_headers,
     redact_query,
     scrub_message,
@@ -18,6 +19,16 @@ from tracer.redaction import (
 )
 
 SECRET = "CANARYzq81vx7"
+
+
+def _redact(
+    pairs: list[tuple[str, str]], extra: frozenset[str] = frozenset(), **options: int
+) -> list[list[str]]:
+    """Both header paths (decoded text pairs; raw ASGI bytes, in one pass) must agree."""
+    text = redact_headers(pairs, extra, **options)
+    raw = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in pairs]
+    assert recordable_headers(raw, extra, **options) == text
+    return text
 
 
 @pytest.mark.parametrize(
@@ -43,31 +54,31 @@ SECRET = "CANARYzq81vx7"
     ],
 )
 def test_credential_like_headers_are_hidden_by_name_pattern(name: str) -> None:
-    assert redact_headers([(name, SECRET)]) == [[name.lower(), REDACTED]]
+    assert _redact([(name, SECRET)]) == [[name.lower(), REDACTED]]
 
 
 @pytest.mark.parametrize("name", ["content-type", "accept", "x-request-id", "user-agent"])
 def test_ordinary_headers_keep_their_value(name: str) -> None:
-    assert redact_headers([(name, "v")]) == [[name, "v"]]
+    assert _redact([(name, "v")]) == [[name, "v"]]
 
 
 def test_extra_names_are_hidden_too() -> None:
-    assert redact_headers([("x-trace-request", SECRET)], frozenset({"x-trace-request"})) == [
+    assert _redact([("x-trace-request", SECRET)], frozenset({"x-trace-request"})) == [
         ["x-trace-request", REDACTED]
     ]
 
 
 def test_url_bearing_headers_keep_only_scheme_host_and_path() -> None:
     location = f"https://user:{SECRET}@api.example:8443/cb?access_token={SECRET}&state=1#frag"
-    [[_, value]] = redact_headers([("Location", location)])
+    [[_, value]] = _redact([("Location", location)])
     assert SECRET not in value
     assert value == f"https://{HIDDEN}@api.example:8443/cb?access_token={HIDDEN}&state={HIDDEN}"
 
 
 def test_header_values_and_counts_are_bounded() -> None:
-    [[_, value]] = redact_headers([("x-big", "a" * 100_000)], limit=256)
+    [[_, value]] = _redact([("x-big", "a" * 100_000)], limit=256)
     assert len(value) <= 256 and value.endswith("[100000 chars]")
-    many = redact_headers([(f"x-{i}", "v") for i in range(MAX_HEADERS + 10)])
+    many = _redact([(f"x-{i}", "v") for i in range(MAX_HEADERS + 10)])
     assert len(many) == MAX_HEADERS + 1
     assert many[-1] == [HIDDEN, "10 more"]
 

@@ -14,10 +14,9 @@ from typing import Any
 
 from tracer.capture import clock
 from tracer.capture.config import TraceConfig
-from tracer.capture.hooks.asgi import decode_headers
 from tracer.capture.recorder import Recorder, mark_error
 from tracer.model import Trace
-from tracer.redaction import recordable_path, redact_headers, redact_query
+from tracer.redaction import recordable_headers, recordable_path, redact_query
 from tracer.safety import report
 from tracer.sinks.endpoint import TraceEndpoint
 from tracer.sinks.exporters.propagation import configured_global_provider, continued_trace
@@ -81,7 +80,7 @@ class Instrumentation:
                 values=config.record_url_values,
                 limit=limit,
             ),
-            "headers": redact_headers(decode_headers(headers), config.redact_headers, limit=limit),
+            "headers": recordable_headers(headers, config.redact_headers, limit=limit),
             "http_version": scope.get("http_version", ""),
             "scheme": scope.get("scheme", "http"),
         }
@@ -181,8 +180,8 @@ def build_trace(rec: Recorder, config: TraceConfig) -> Trace:
             root.set("trace_request.response_origin", rec.response_origin)
         if rec.response_end >= 0:
             root.set("trace_request.response_ns", rec.response_end - root.start)
-    if "headers" in rec.response:
-        rec.response["headers"] = redact_headers(
+    if "headers" in rec.response:  # the raw ASGI pairs the edge probe saw
+        rec.response["headers"] = recordable_headers(
             rec.response["headers"], config.redact_headers, limit=config.max_attribute_length
         )
     return rec.build(config.max_attribute_length)

@@ -70,9 +70,10 @@ class RawSpan:
         if attributes is None:
             self.attributes = attributes = {}
         attributes[key] = value
-        if not self.long and (
-            isinstance(value, list) or (isinstance(value, str) and len(value) > MIN_LIMIT)
-        ):
+        cls = type(value)
+        if cls is int or cls is bool or self.long:  # the usual values: nothing to check
+            return
+        if isinstance(value, list) or (isinstance(value, str) and len(value) > MIN_LIMIT):
             self.long = True
 
     def event(self, name: str, attributes: dict[str, Any]) -> None:

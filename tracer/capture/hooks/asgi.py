@@ -101,13 +101,22 @@ class LayerProbe:
         except BaseException as exc:
             self._exit(rec, span, token, exc)
             raise
-        self._exit(rec, span, token, None)
+        if self.is_router or rec.last_layer is span:
+            self._exit(rec, span, token, None)
+            return
+        # the common case, inlined: a middleware layer that returned
+        span.end = clock.now_ns()
+        try:
+            _parent.reset(token)
+        except ValueError:  # reset from another context (should not happen); keep going
+            _parent.set(span.parent)
 
     def _enter(self, rec: Recorder) -> tuple[RawSpan, Token[int]]:
         now = clock.now_ns()
         last = rec.last_layer
         if last is not None:
-            last.set("middleware.request_ns", now - last.start)
+            # layer spans are opened with an attribute dict, and this value is short
+            last.attributes["middleware.request_ns"] = now - last.start  # type: ignore[index]
             rec.last_layer = None
         if self.is_router:
             if rec.otel_parent is None:
@@ -171,7 +180,7 @@ class LayerProbe:
                             {"http.response.status_code": message.get("status")},
                         )
                         out.end = now
-                    rec.msg_t = clock.now_ns()
+                    rec.msg_t = clock.now_ns()  # after our own bookkeeping: not the layer's
             except Exception as exc:
                 report("middleware probe", exc)
             return send(message)
@@ -262,10 +271,14 @@ def _wrap_receive(rec: Recorder, receive: Receive) -> Receive:
             kind = message.get("type")
             if kind == "http.request":
                 # under the span that awaited it (read body): not also that span's own time
-                span = rec.open("receive http.request", "asgi", 1, recorder.parent.get(), start)
+                attributes = {
+                    "body.bytes": len(message.get("body", b"")),
+                    "more_body": bool(message.get("more_body", False)),
+                }
+                span = rec.open(
+                    "receive http.request", "asgi", 1, recorder.parent.get(), start, attributes
+                )
                 span.end = clock.now_ns()
-                span.set("body.bytes", len(message.get("body", b"")))
-                span.set("more_body", bool(message.get("more_body", False)))
             elif kind == "http.disconnect":
                 rec.meta["client_disconnected"] = True
                 if rec.spans:
@@ -290,22 +303,28 @@ def _wrap_send(rec: Recorder, send: Send, add_headers: bool) -> Send:
             kind = message["type"]
             # under the span that awaited it (the route, a middleware): its time is the send's,
             # not also that span's own
+            attributes: dict[str, Any] = {}
             span = rec.open(
-                _SEND_NAMES.get(kind) or f"send {kind}", "send", 9, recorder.parent.get()
+                _SEND_NAMES.get(kind) or f"send {kind}",
+                "send",
+                9,
+                recorder.parent.get(),
+                attributes=attributes,
             )
             if kind == "http.response.start":
                 if add_headers:
                     message = _with_trace_headers(message, rec)
                 status = int(message["status"])
                 rec.response["status_code"] = status
-                rec.response["headers"] = decode_headers(message.get("headers") or ())
-                span.set("http.response.status_code", status)
+                # raw pairs, decoded and redacted when the trace is built
+                rec.response["headers"] = tuple(message.get("headers") or ())
+                attributes["http.response.status_code"] = status
             elif kind == "http.response.body":
-                span.set("body.bytes", len(message.get("body", b"")))
+                attributes["body.bytes"] = len(message.get("body", b""))
                 more = bool(message.get("more_body", False))
-                span.set("more_body", more)
+                attributes["more_body"] = more
                 if not more:
-                    span.set("response.complete", True)
+                    attributes["response.complete"] = True
         except Exception as exc:
             report("send probe", exc)
         try:
@@ -317,7 +336,7 @@ def _wrap_send(rec: Recorder, send: Send, add_headers: bool) -> Send:
         finally:
             if span is not None:
                 span.end = clock.now_ns()
-                if span.attributes and span.attributes.get("response.complete"):
+                if "response.complete" in attributes:
                     rec.response_end = span.end
 
     return edge_send
@@ -349,11 +368,6 @@ def _quietly(func: Any, *args: Any) -> None:
         func(*args)
     except Exception as exc:
         report("send probe", exc)
-
-
-def decode_headers(raw: Any) -> list[tuple[str, str]]:
-    """ASGI header pairs as text (latin-1, as HTTP/1.1 defines them)."""
-    return [(bytes(k).decode("latin-1"), bytes(v).decode("latin-1")) for k, v in raw]
 
 
 def _wraps_receive(layer: object) -> bool:
