@@ -121,7 +121,8 @@ def layer_legend(flow: Flow, *, width: int, ascii: bool) -> list[Text]:
     for lane in flow.lanes.lanes:
         if len(lane.members) > 1:
             members = f" {g.chevron} ".join(marked(m, m in yours) for m in lane.members)
-            out.extend(note_lines(f"{lane.name} = {members}", width, theme.DIM, ascii))
+            name = marked(lane.name, lane.owner == "yours")
+            out.extend(note_lines(f"{name} = {members}", width, theme.DIM, ascii))
     if index.layers:
         text = f"{YOURS} your middleware ({', '.join(yours) or 'none'})"
         if len(yours) < len(index.layers):
