@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tracer.analysis.layers import LAYER_HEADERS, TRACER_HEADERS, layer_reports
 from tracer.analysis.processors import exception_of
 from tracer.analysis.readers import attr_int, attr_str, attr_strs, plural
 from tracer.analysis.step_context import StepContext, listed, total_bytes
 from tracer.renderers.labels import header_names
 
-#: Headers the tracer adds to every response: not the app's.
-TRACER_HEADERS = frozenset({"x-trace-id", "traceparent"})
 #: Capture attributes the shapes read when present (lists of names).
 BODY_FIELDS = "validation.fields"
 KEPT_FIELDS = "response_model.fields"
 DROPPED_FIELDS = "response_model.dropped"
-LAYER_HEADERS = "http.response.header_names"
 
 
 @dataclass(frozen=True)
@@ -186,22 +184,10 @@ def _serialization(ctx: StepContext) -> Shape:
 
 def _layer_changes(ctx: StepContext) -> list[str]:
     """Per layer on the way out: header names it added or removed (when capture recorded them)."""
-    responses = sorted(
-        (s for s in ctx.spans if s.step == 8 and s.phase == "middleware"), key=lambda s: s.start_ns
-    )
-    out: list[str] = []
-    before: set[str] | None = None
-    for span in responses:
-        if LAYER_HEADERS not in span.attributes:
-            return []
-        now = {n.lower() for n in attr_strs(span, LAYER_HEADERS)}
-        if before is not None and now != before:
-            added = sorted(now - before)
-            removed = sorted(before - now)
-            change = " ".join([*(f"+{n}" for n in added), *(f"-{n}" for n in removed)])
-            out.append(f"{span.name.removesuffix(' response')} {change}")
-        before = now
-    return out
+    reports = layer_reports(ctx.ix)
+    if not any(r.known for r in reports):
+        return []
+    return [f"{r.layer.name} {r.change_text()}" for r in reversed(reports) if r.changed]
 
 
 def _middleware_out(ctx: StepContext) -> Shape:

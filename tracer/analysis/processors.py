@@ -13,6 +13,7 @@ from typing import Literal
 from tracer.analysis.index import (
     Interval,
     analyse,
+    is_framework_layer,
     is_layer_response,
     merge_intervals,
     short_layer_name,
@@ -97,6 +98,9 @@ class Lane:
     name: str
     members: tuple[str, ...] = ()
     reached: bool = True
+    #: a middleware lane's layers: "yours" (the app's), "framework" (FastAPI's or
+    #: Starlette's) or "mixed" (folded together at a narrow width)
+    owner: Literal["", "yours", "framework", "mixed"] = ""
 
 
 @dataclass(slots=True)
@@ -152,11 +156,12 @@ def failed(trace: Trace) -> bool:
     return code is None or code >= 400 or (bool(trace.spans) and trace.root.status == "error")
 
 
-def lanes(trace: Trace, *, fold_middleware: bool = False) -> LaneMap:
+def lanes(trace: Trace, *, fold_middleware: bool = False, fold_by_owner: bool = False) -> LaneMap:
     """Lanes in call-depth order: client, server, each middleware layer, then the phases.
 
     With ``fold_middleware`` consecutive pass-through layers (neither building
-    the response nor raising) share one lane.
+    the response nor raising) share one lane; with ``fold_by_owner`` only those
+    of the same owner do (the app's layers never share a lane with FastAPI's).
     """
     index = analyse(trace)
     by_id = index.by_id
@@ -169,18 +174,34 @@ def lanes(trace: Trace, *, fold_middleware: bool = False) -> LaneMap:
     def flush() -> None:
         if not group:
             return
+        owners = {not is_framework_layer(s) for s in group}
+        owner: Literal["yours", "framework", "mixed"] = (
+            "mixed" if len(owners) > 1 else "yours" if owners == {True} else "framework"
+        )
         name = short_layer_name(group[0].name) if len(group) == 1 else f"mw ×{len(group)}"
-        out.append(Lane(f"mw:{group[0].span_id}", "middleware", name, tuple(s.name for s in group)))
+        if len(group) > 1 and owner == "framework":
+            name = f"FastAPI ×{len(group)}"
+        elif len(group) > 1 and owner == "yours":
+            name = f"yours ×{len(group)}"
+        members = tuple(s.name for s in group)
+        out.append(Lane(f"mw:{group[0].span_id}", "middleware", name, members, owner=owner))
         for s in group:
             lane_of[s.span_id] = len(out) - 1
         group.clear()
 
     for layer in index.layers:
-        if not (fold_middleware and _pass_through(layer, origin)):
+        folds = fold_middleware or fold_by_owner
+        if not (folds and _pass_through(layer, origin)):
             flush()
             group.append(layer)
             flush()
         else:
+            if (
+                fold_by_owner
+                and group
+                and is_framework_layer(group[0]) != is_framework_layer(layer)
+            ):
+                flush()
             group.append(layer)
     flush()
 

@@ -13,10 +13,12 @@ from typing import Any
 
 from tracer.analysis.accounting import DRAWN_GAP_NS
 from tracer.analysis.index import analyse, is_layer_response
+from tracer.analysis.layers import layer_reports
 from tracer.analysis.processors import LaneMap, error_type, exception_of, failed_here, lanes
 from tracer.model import Span, Trace
 from tracer.renderers import labels
 from tracer.renderers.flow_errors import add_error_path
+from tracer.renderers.flow_layers import folded_in_text, layer_hop, shared_hop_text, way_in_text
 from tracer.renderers.flow_parallel import mark_parallel
 from tracer.renderers.flow_rows import Row, RowKind
 from tracer.renderers.flow_warnings import skipped_layers
@@ -36,8 +38,8 @@ class Flow:
     warnings: list[str]
 
 
-def build_flow(trace: Trace, *, fold_middleware: bool = False) -> Flow:
-    lane_map = lanes(trace, fold_middleware=fold_middleware)
+def build_flow(trace: Trace, *, fold_middleware: bool = False, fold_by_owner: bool = False) -> Flow:
+    lane_map = lanes(trace, fold_middleware=fold_middleware, fold_by_owner=fold_by_owner)
     rows = mark_parallel(trace, _Builder(trace, lane_map).rows())
     rows = add_error_path(rows, analyse(trace), lane_map)
     rows = _merge_hops(rows)
@@ -62,6 +64,7 @@ class _Builder:
             (s for s in trace.spans if s.phase == "send" and "body" in s.name),
             key=lambda s: s.start_ns,
         )
+        self.reports = {r.layer.span_id: r for r in layer_reports(self.index)}
         origin = self.index.response_origin
         self.origin_ids = {
             s.span_id
@@ -146,8 +149,9 @@ class _Builder:
         parent = self.caller(span)
         if parent is None or self.lane(span) != self.lane(parent):
             return False
-        if span.phase == "middleware":
-            return True  # a layer folded into its parent's lane
+        if span.phase == "middleware":  # a layer folded into its parent's lane
+            # the app's own layers sharing a lane each keep their row
+            return self.lm.lanes[self.lane(span)].owner != "yours"
         return span.phase == "routing" and bool(self.kids.get(span.span_id))
 
     def _depth(self, span: Span) -> int:
@@ -176,11 +180,12 @@ class _Builder:
         if self._silent(span):
             return
         text = labels.call_label(span, trace)
-        members = self.lm.lanes[lane].members
-        if span.phase == "middleware" and len(members) > 1:
-            layers = [self.by_id[i] for i, n in self.lm.lane_of.items() if n == lane]
-            in_ns = sum(self.index.layer_in_ns(s) for s in layers)
-            text = f"{len(members)} middleware layers · in {format_duration(in_ns)}"
+        this = self.lm.lanes[lane]
+        if span.span_id in self.reports:
+            text = way_in_text(self.reports[span.span_id])
+            if len(this.members) > 1 and this.owner != "yours":
+                layers = [r for i, r in self.reports.items() if self.lm.lane_of[i] == lane]
+                text = folded_in_text(layers, this)
         base = Row(
             time_ns=span.start_ns,
             kind="call" if lane != plane else "work",
@@ -193,7 +198,7 @@ class _Builder:
             leaf=leaf,
             span_id=span.span_id,
         )
-        if not leaf and lane != plane:
+        if (not leaf and lane != plane) or span.span_id in self.reports:
             base.dur_ns = None  # shown on the return row, once the span is over
         if leaf or lane == plane:
             base.result = labels.result_label(span, trace) if leaf else ""
@@ -249,6 +254,9 @@ class _Builder:
         if not inner:
             return
         row.src = self.lane(inner[0])
+        report = self.reports.get(layer.span_id)
+        if report is not None:
+            layer_hop(row, report, self.lm.lanes[lane])
         self._add(row, order)
 
     def _send(self, span: Span, order: int) -> None:
@@ -304,11 +312,18 @@ def _merge_hops(rows: list[Row]) -> list[Row]:
     out: list[Row] = []
     for row in rows:
         prev = out[-1] if out else None
-        if row.kind == "hop" and prev is not None and prev.kind == "hop" and prev.dst == row.src:
+        if (
+            row.kind == "hop"
+            and prev is not None
+            and prev.kind == "hop"
+            and prev.dst == row.src
+            and not (prev.alone or row.alone)
+        ):
             if row.dst not in (prev.src, prev.dst) and prev.dst not in prev.via:
                 prev.via.append(prev.dst)
             prev.dst = row.dst
             prev.count += 1
+            prev.changes.extend(row.changes)
             prev.end_ns = row.end_ns
             prev.dur_ns = (row.end_ns or row.time_ns) - prev.time_ns
             continue
@@ -324,8 +339,8 @@ def _merge_hops(rows: list[Row]) -> list[Row]:
     for row in out:
         if row.kind == "hop":
             row.via = [v for v in row.via if row.dst < v < row.src]
-            layers = "layer" if row.count == 1 else "layers"
-            row.text = f"response out through {row.count} {layers}"
+            if not row.alone:
+                row.text = shared_hop_text(row)
     return [r for r in out if not (r.kind == "hop" and r.src == r.dst)]
 
 

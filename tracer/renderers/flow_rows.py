@@ -33,6 +33,10 @@ class Row:
     depth: int = 0
     order: int = 0
     span_id: str | None = None
+    #: a middleware layer's way out drawn on a row of its own (never merged into a hop chain)
+    alone: bool = False
+    #: header changes of the layers a way-out row passes (``CORS★ +vary``)
+    changes: list[str] = field(default_factory=list)
 
 
 __all__ = ["Row", "RowKind"]

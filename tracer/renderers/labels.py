@@ -12,6 +12,7 @@ from http import HTTPStatus
 from typing import Any
 
 from tracer.analysis.index import analyse
+from tracer.analysis.layers import TRACER_HEADERS
 from tracer.analysis.processors import error_type, exception_of
 from tracer.model import Span, Trace
 from tracer.renderers.glyphs import NBSP
@@ -230,7 +231,11 @@ def send_label(span: Span, trace: Trace) -> str:
         code = attrs.get("http.response.status_code", trace.status_code)
         headers = header_names(trace.response.get("headers"))
         text = status_text(None if code is None else int(code))
-        return text + (f" · {len(headers)} headers" if headers else "")
+        if not headers:
+            return text
+        ours = [n for n in headers if n in TRACER_HEADERS]
+        text += f" · {len(headers)} headers"
+        return text + (f" ({len(ours)} the tracer's)" if ours else "")
     size = attrs.get("body.bytes")
     text = "body" + (f" {byte_size(size)}" if size is not None else "")
     if attrs.get("more_body"):

@@ -28,9 +28,16 @@ from tracer.renderers.chrome import (
     title_lines,
 )
 from tracer.renderers.flow import Flow, Row, build_flow
+from tracer.renderers.flow_layers import YOURS
 from tracer.renderers.glyphs import NBSP, Glyphs, glyphs_for
 from tracer.renderers.labels import format_duration, format_offset, header_summary
-from tracer.renderers.sequence_text import header_names, label_room, lane_styles, styled_wrap
+from tracer.renderers.sequence_text import (
+    header_names,
+    label_room,
+    lane_styles,
+    layer_legend,
+    styled_wrap,
+)
 
 #: below this width pass-through middleware layers share one lane
 FOLD_BELOW = 90
@@ -93,6 +100,10 @@ class SequenceView(View):
         """:meth:`pages` with each page's step (``None``: header, footer), for ``--step N``."""
         flow = build_flow(self.trace)
         layout = _layout(flow, width)
+        if width >= FOLD_BELOW and layout.pitch < 4:
+            # the app's layers keep lanes apart from FastAPI's where that fits
+            flow = build_flow(self.trace, fold_by_owner=True)
+            layout = _layout(flow, width)
         if width < FOLD_BELOW or layout.pitch < 4:
             flow = build_flow(self.trace, fold_middleware=True)
             layout = _layout(flow, width)
@@ -212,7 +223,9 @@ class _Drawing:
     def _names(self, *, top: bool) -> list[Text]:
         lanes = self.flow.lanes.lanes
         pitch = self.lay.pitch
-        count, names = header_names([self._t(lane.name) for lane in lanes], pitch, self.g.ellipsis)
+        marks = [self._t(YOURS) if lane.owner == "yours" else "" for lane in lanes]
+        names_in = [self._t(lane.name) for lane in lanes]
+        count, names = header_names(names_in, pitch, self.g.ellipsis, marks)
         rows = [Canvas(self.lay.width) for _ in range(count)]
         for i, lane in enumerate(lanes):
             name = names[i]
@@ -253,12 +266,7 @@ class _Drawing:
             items.append(f"{g.unreached} not reached")
         items.append("dur = span duration")
         out = legend_lines(items, self.lay.width)
-        folded = [lane for lane in self.flow.lanes.lanes if len(lane.members) > 1]
-        for lane in folded:
-            members = f" {g.chevron} ".join(lane.members)
-            out.extend(
-                note_lines(f"{lane.name} = {members}", self.lay.width, theme.DIM, self.ascii)
-            )
+        out.extend(layer_legend(self.flow, width=self.lay.width, ascii=self.ascii))
         if self.flow.not_reached:
             text = f"{g.empty_set} not reached: {', '.join(self.flow.not_reached)}"
             out.extend(note_lines(text, self.lay.width, theme.MUTED, self.ascii))
@@ -365,7 +373,9 @@ class _Drawing:
             result_style = theme.ERROR if row.error else theme.MUTED
             pieces.append((f" {g.result}{NBSP}{self._t(row.result)}", result_style))
         label_x, end = self._label_end(row, label_x)
-        lines = styled_wrap(pieces, end - label_x, MAX_LABEL_LINES, g.ellipsis)
+        # a shared way-out row lists each layer's header changes: a line more for each
+        max_lines = MAX_LABEL_LINES + (min(8, 2 * len(row.changes)) if row.kind == "hop" else 0)
+        lines = styled_wrap(pieces, end - label_x, max_lines, g.ellipsis)
         for note in row.notes[:MAX_NOTES]:
             note = self._t(note)
             # an error result reads "⇒ ✗ Type: message"; a validation error "✗ loc: msg"

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from rich.text import Text
+
+from tracer.analysis.index import analyse
 from tracer.renderers import theme
 from tracer.renderers.canvas import cells, truncate, wrap
+from tracer.renderers.chrome import note_lines
 from tracer.renderers.flow import Flow
+from tracer.renderers.flow_layers import YOURS, marked
+from tracer.renderers.glyphs import glyphs_for
 
 #: one short name per framework layer at every width (its middleware-in row spells the class out)
 SHORT_LANE_NAMES = {
@@ -18,19 +24,29 @@ MAX_NAME_ROWS = 4
 MIN_LABEL_ROOM = 16
 
 
-def header_names(names: list[str], pitch: int, ellipsis: str) -> tuple[int, list[str]]:
+def header_names(
+    names: list[str], pitch: int, ellipsis: str, marks: list[str] | None = None
+) -> tuple[int, list[str]]:
     """Lane headers staggered over the fewest rows in which no name is cut mid-word
-    (``Seriali…``), each in its short form (``ExcTelemetry``) and fitted to its slot."""
+    (``Seriali…``), each in its short form (``ExcTelemetry``) and fitted to its slot;
+    a lane's mark (``★``, the app's own middleware) survives the cut (``request_id…★``)."""
     short = [SHORT_LANE_NAMES.get(n, n) for n in names]
+    tags = marks or [""] * len(short)
     count = next(
         (
             k
             for k in range(1, MAX_NAME_ROWS)
-            if all(_whole_words(n, k * pitch - 1, ellipsis) for n in short)
+            if all(
+                _whole_words(n, k * pitch - 1 - cells(t), ellipsis)
+                for n, t in zip(short, tags, strict=True)
+            )
         ),
         MAX_NAME_ROWS,
     )
-    return count, [fit_name(n, count * pitch - 1, ellipsis) for n in short]
+    return count, [
+        fit_name(n, count * pitch - 1 - cells(t), ellipsis) + t
+        for n, t in zip(short, tags, strict=True)
+    ]
 
 
 def _whole_words(name: str, width: int, ellipsis: str) -> bool:
@@ -69,7 +85,9 @@ def lane_styles(flow: Flow) -> list[str]:
     styles: list[str] = []
     n_mw = 0
     for lane in flow.lanes.lanes:
-        if lane.kind == "middleware":
+        if lane.kind == "middleware" and lane.owner == "framework":
+            styles.append(theme.FRAMEWORK)
+        elif lane.kind == "middleware":
             styles.append(theme.MIDDLEWARE[n_mw % len(theme.MIDDLEWARE)])
             n_mw += 1
         else:
@@ -92,3 +110,22 @@ def styled_wrap(
         style = last[-1][1] if last else ""
         last.extend((c, style) for c in ellipsis)
     return lines
+
+
+def layer_legend(flow: Flow, *, width: int, ascii: bool) -> list[Text]:
+    """Whose each middleware layer is (``★``: the app's), and what a folded lane holds."""
+    g = glyphs_for(ascii)
+    index = analyse(flow.trace)
+    out: list[Text] = []
+    yours = [s.name for s in index.user_layers()]
+    for lane in flow.lanes.lanes:
+        if len(lane.members) > 1:
+            members = f" {g.chevron} ".join(marked(m, m in yours) for m in lane.members)
+            name = marked(lane.name, lane.owner == "yours")
+            out.extend(note_lines(f"{name} = {members}", width, theme.DIM, ascii))
+    if index.layers:
+        text = f"{YOURS} your middleware ({', '.join(yours) or 'none'})"
+        if len(yours) < len(index.layers):
+            text += "; unmarked: FastAPI's and Starlette's"
+        out.extend(note_lines(text, width, theme.DIM, ascii))
+    return out

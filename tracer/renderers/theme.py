@@ -25,6 +25,8 @@ LANE: dict[LaneKind, str] = {
 }
 #: alternate colours so neighbouring middleware lanes stay apart
 MIDDLEWARE = ("dark_cyan", "cyan3", "light_sea_green", "steel_blue1", "aquamarine3")
+#: FastAPI's and Starlette's own layers: quieter than the app's (also marked by shape, ``★``)
+FRAMEWORK = "light_slate_grey"
 
 PHASE: dict[Phase, str] = {
     "asgi": LANE["server"],
