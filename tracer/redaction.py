@@ -59,6 +59,34 @@ def bound(text: str, limit: int = DEFAULT_LIMIT) -> str:
     return f"{text[: max(0, limit - 24)]}… [{len(text)} chars]"
 
 
+#: Most field names kept in one list attribute; a last ``"… <n> more"`` item counts the rest.
+MAX_FIELD_NAMES = 40
+#: What a field or key name looks like; a dict keyed by data (emails, ids) records none of it.
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}\Z")
+
+
+def field_names(
+    names: Iterable[object], limit: int = MAX_FIELD_NAMES, *, unseen: int = 0
+) -> list[str]:
+    """Names of fields, attributes or keys, safe to record: names only, never a value.
+
+    Only name-like strings are kept (an identifier of up to 64 characters): a
+    key that is data (``a@example.com``, ``"42"``) is counted, not kept. At
+    most ``limit`` names; a last ``"… <n> more"`` item counts what was left out
+    (plus ``unseen``: names the caller did not look at).
+    """
+    out: list[str] = []
+    more = max(0, unseen)
+    for name in names:
+        if len(out) < limit and isinstance(name, str) and _FIELD_NAME.match(name):
+            out.append(name)
+        else:
+            more += 1
+    if more:
+        out.append(f"{HIDDEN} {more} more")
+    return out
+
+
 # -- headers ---------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from tests.golden.test_golden_demo import recorded
 from tracer.analysis.index import analyse
+from tracer.model import Trace
 from tracer.renderers.flow import Row, build_flow
 from tracer.renderers.flow_errors import ERROR_STEP
 
@@ -25,42 +26,47 @@ def _position(rows: list[Row], prefix: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("scenario", "raised", "caught", "built"),
+    ("scenario", "raised", "caught", "handler", "built"),
     [
         (
             "search_422",
             "raise RequestValidationError: 1 error",
-            "caught by route /search → RequestValidationError handler",
+            "caught by route /search",
+            "request_validation_exception_handler",
             "JSONResponse 422 · 144 B",
         ),
         (
             "me_401",
             "OAuth2PasswordBearer",
-            "caught by route /users/me → HTTPException handler",
+            "caught by route /users/me",
+            "http_exception_handler",
             "JSONResponse 401 · 30 B",
         ),
         (
             "post_users_409",
             "raise HTTPException: 409: email taken",
-            "caught by route /users → HTTPException handler",
+            "caught by route /users",
+            "http_exception_handler",
             "JSONResponse 409 · 24 B",
         ),
         (
             "not_found_404",
             "raise HTTPException: 404: Not Found",
-            "caught by ExceptionMiddleware → HTTPException handler",
+            "caught by ExceptionMiddleware",
+            "http_exception_handler",
             "JSONResponse 404 · 22 B",
         ),
         (
             "boom_500",
             "boom()",
             "caught by ServerErrorMiddleware, outside your layers: unhandled RuntimeError",
+            None,
             "builds 500 Internal Server Error · 21 B",
         ),
     ],
 )
 def test_raise_then_catch_then_response(
-    scenario: str, raised: str, caught: str, built: str
+    scenario: str, raised: str, caught: str, handler: str | None, built: str
 ) -> None:
     rows = _texts(scenario)
     order = [_position(rows, raised), _position(rows, caught), _position(rows, built)]
@@ -69,6 +75,15 @@ def test_raise_then_catch_then_response(
     assert raise_row.error or any("✗" in n for n in raise_row.notes)
     assert catch_row.kind == "event" and catch_row.step == ERROR_STEP
     assert built_row.step == ERROR_STEP
+    path = analyse(recorded(scenario)).error_path
+    assert path is not None
+    if handler is None:  # ServerErrorMiddleware: no exception handler ran
+        assert path.handler_span is None and path.handler == "ServerErrorMiddleware"
+        return
+    # the catch, then the call of the handler by its recorded name, then what it built
+    call = rows[order[1] + 1]
+    assert (call.kind, call.text, call.step) == ("call", handler, ERROR_STEP)
+    assert path.handler == handler
 
 
 def test_validation_error_is_raised_in_the_route_once_the_solver_returned() -> None:
@@ -87,6 +102,22 @@ def test_the_handlers_response_counts_under_the_error_path_not_serialization() -
     assert index.error_path is not None and index.error_path.response is not None
     assert index.step_of(index.error_path.response) == ERROR_STEP
     assert index.step_ns[7] == 0
+
+
+def test_an_old_trace_without_a_handler_span_names_the_handler_by_its_exception() -> None:
+    trace = Trace.from_json(recorded("search_422").to_json())  # a copy: the recording is shared
+    (handler,) = [s for s in trace.spans if "handler.name" in s.attributes]
+    trace.spans.remove(handler)  # as recorded before the handler had a span
+    for span in trace.spans:
+        if span.parent_id == handler.span_id:
+            span.parent_id = handler.parent_id
+    path = analyse(trace).error_path
+    assert path is not None and path.handler_span is None
+    assert path.handler == "RequestValidationError handler"
+    rows = build_flow(trace).rows
+    assert rows[_position(rows, "caught by route /search")].text == (
+        "caught by route /search → RequestValidationError handler"
+    )
 
 
 @pytest.mark.parametrize("scenario", ["post_users_201", "stream_200"])

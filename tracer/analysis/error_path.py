@@ -9,12 +9,11 @@ each part separately (exception events, ``validation.error_count``, the
 layer's response span), so a lesson needs them joined here, once, for every
 renderer.
 
-Not recorded: the exception handler's own name (e.g. FastAPI's
-``request_validation_exception_handler``) and whether a custom handler
-replaced the default; capture would need a span around the handler call in
-``starlette._exception_handler.wrap_app_handling_exceptions`` and in
-``ExceptionMiddleware`` carrying ``exception.type`` and ``handler.name``.
-Until then the handler is named by the exception it handles.
+The handler is the span capture records around the exception handler's call
+(``handler.name``, ``exception.type``: FastAPI's
+``request_validation_exception_handler`` or the app's own); a trace recorded
+without it (an older one, a handler registered for a status code) names the
+handler by the exception it handles.
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ from tracer.model import Span, Trace
 
 #: what FastAPI raises when request validation collected errors (never recorded as an event)
 VALIDATION_ERROR = "RequestValidationError"
+#: the attribute of the span capture records around an exception handler's call
+HANDLER_NAME = "handler.name"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +45,19 @@ class ErrorPath:
     response: Span | None
     status: int | None
     body_bytes: int | None
+    #: the exception handler's span (``handler.name``), when capture recorded one
+    handler_span: Span | None = None
 
     @property
     def handler(self) -> str:
-        """``RequestValidationError handler``; ``ServerErrorMiddleware`` for an unhandled one."""
+        """``request_validation_exception_handler`` as recorded, else ``RequestValidationError
+        handler``; ``ServerErrorMiddleware`` for an unhandled one."""
         if self.catcher == "ServerErrorMiddleware":
             return self.catcher
+        if self.handler_span is not None:
+            name = self.handler_span.attributes.get(HANDLER_NAME)
+            if isinstance(name, str) and name:
+                return name
         return f"{self.exception} handler"
 
 
@@ -69,6 +77,10 @@ def find_error_path(trace: Trace) -> ErrorPath | None:
         (s for s in trace.spans if origin in (s.name, s.attributes.get("middleware.class"))), None
     )
     response = _response(trace.spans, by_id, catcher, at)
+    handler = next(
+        (s for s in trace.spans if HANDLER_NAME in s.attributes and s.start_ns >= span.start_ns),
+        None,
+    )
     return ErrorPath(
         exception=exception,
         message=message,
@@ -80,6 +92,7 @@ def find_error_path(trace: Trace) -> ErrorPath | None:
         response=response,
         status=status,
         body_bytes=_body_bytes(trace.spans, response),
+        handler_span=handler,
     )
 
 
@@ -113,6 +126,8 @@ def _response(
     for span in sorted(spans, key=lambda s: s.start_ns):
         if span.start_ns < after:
             continue
+        if HANDLER_NAME in span.attributes:  # the handler's call: what it rendered is inside
+            continue
         if span.phase == "serialization" and _inside(span, catcher, by_id):
             return span
         if span.parent_id == catcher.span_id and span.name == f"{catcher.name} response":
@@ -142,4 +157,4 @@ def _int(span: Span, key: str) -> int:
     return value if isinstance(value, int) else 0
 
 
-__all__ = ["VALIDATION_ERROR", "ErrorPath", "find_error_path"]
+__all__ = ["HANDLER_NAME", "VALIDATION_ERROR", "ErrorPath", "find_error_path"]

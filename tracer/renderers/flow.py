@@ -58,6 +58,7 @@ class _Builder:
         self.by_id = self.index.by_id
         self.out: list[Row] = []
         self.started: dict[str, int] = {}
+        self.ended: dict[str, int] = {}
         self.depth = self.index.depth
         self.callers: dict[str, Span | None] = {}
         self.body_sends = sorted(
@@ -82,6 +83,7 @@ class _Builder:
             span, done = stack.pop()
             order += 1
             if done:
+                self.ended[span.span_id] = order
                 self._end(span, order)
                 continue
             self.started[span.span_id] = order
@@ -101,8 +103,15 @@ class _Builder:
             lane = self.lane(owner) if owner is not None else 1
             row = Row(gap.start_ns, "untraced", lane, lane, text=gap.label)
             row.dur_ns, row.end_ns = gap.duration_ns, gap.end_ns
-            # after its span's own call row when both start at the same instant
-            self._add(row, self.started.get(gap.parent_id or "", 0))
+            # after its span's own call row, and after the return of a child that ended
+            # at the same instant
+            parent = gap.parent_id or ""
+            ended = [
+                self.ended.get(c.span_id, 0)
+                for c in self.kids.get(parent, ())
+                if c.end_ns <= gap.start_ns
+            ]
+            self._add(row, max([self.started.get(parent, 0), *ended]))
 
     def _add(self, row: Row, order: int) -> None:
         row.order = order

@@ -48,7 +48,10 @@ def _raiser(path: ErrorPath, index: TraceIndex) -> Span:
 
 
 def _caught_ns(path: ErrorPath) -> int:
-    """When the response starts being built: the catch itself is not timed."""
+    """When the exception handler was called (recorded), else when the response starts
+    being built: the catch itself is not timed."""
+    if path.handler_span is not None:
+        return path.handler_span.start_ns
     return path.response.start_ns if path.response is not None else path.raised_ns
 
 
@@ -57,6 +60,8 @@ def _caught_text(path: ErrorPath, index: TraceIndex) -> str:
         mine = [s.name for s in index.user_layers()]
         outside = ", outside your layers" if mine else ""
         return f"caught by ServerErrorMiddleware{outside}: unhandled {path.exception}"
+    if path.handler_span is not None:  # the next row is the call of the handler, by name
+        return f"caught by {path.catcher}"
     return f"caught by {path.catcher} → {path.handler}"
 
 

@@ -308,6 +308,8 @@ def return_label(span: Span, trace: Trace, children: list[Span]) -> str:
         ]
         for c in children:
             value = c.attributes.get("validation.fields")
+            if "validation.model" in c.attributes:  # a body model's fields, not solved values
+                continue
             if isinstance(value, list | tuple):
                 params.extend(str(v) for v in value)
         return "{" + ", ".join(params) + "}" if params else "no dependencies"

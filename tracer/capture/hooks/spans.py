@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracer.capture.hooks.fields import body_model, response_shape
 from tracer.capture.hooks.naming import (
     call_name,
     record_errors,
@@ -48,8 +49,10 @@ def _body_fields_start(span: RawSpan, rec: Recorder, body_fields: Any) -> None:
     span.set("validation.source", "body")
     fields = body_fields or []
     if len(fields) == 1:
-        span.set("validation.model", type_name(fields[0].field_info.annotation))
-    else:
+        model = body_model(fields[0].field_info.annotation)  # cached per annotation
+        span.set("validation.model", model.name)
+        span.set("validation.fields", model.fields or [fields[0].alias])
+    else:  # embedded: each parameter is a top-level key of the JSON body
         span.set("validation.fields", [f.alias for f in fields])
 
 
@@ -101,23 +104,35 @@ def _model(field: Any) -> str | None:
     return type_name(field.field_info.annotation) if field is not None else None
 
 
-def _serialize_name(field: Any) -> str:
+def _serialize_name(field: Any, *_: Any) -> str:
     model = _model(field)
     return f"serialize {model}" if model else "jsonable_encoder"
 
 
-def _serialize_start(span: RawSpan, rec: Recorder, field: Any) -> None:
+def _serialize_start(
+    span: RawSpan, rec: Recorder, field: Any, content: Any, include: Any, exclude: Any
+) -> None:
     model = _model(field)
-    if model:
-        span.set("response_model", model)
+    if not model:
+        return
+    span.set("response_model", model)
+    shape = response_shape(field.field_info.annotation, content)  # cached per class pair
+    if shape is None:
+        return
+    kept = shape.kept
+    if include is not None or exclude is not None:  # response_model_include / _exclude
+        kept = [n for n in kept if (include is None or n in include) and n not in (exclude or ())]
+    span.set("response_model.fields", kept)
+    if shape.dropped is not None:
+        span.set("response_model.dropped", shape.dropped)
 
 
-def _serialize_end(span: RawSpan, result: Any, field: Any) -> None:
+def _serialize_end(span: RawSpan, result: Any, field: Any, *_: Any) -> None:
     if field is None:  # no response_model: nothing filtered the fields
         record_fields(span, result)
 
 
-#: ``serialize_response(*, field, response_content, ...)``
+#: ``serialize_response(*, field, response_content, include, exclude, ...)``
 SERIALIZE = SpanSpec(name=_serialize_name, before=_serialize_start, after=_serialize_end)
 
 

@@ -15,7 +15,17 @@ FastAPI on every matrix version (``scripts/matrix.sh``).
 
 from __future__ import annotations
 
-from tracer.capture.hooks import clients, dependencies, gaps, outbound, routing, spans, threadpool
+from tracer.capture.hooks import (
+    clients,
+    dependencies,
+    exceptions,
+    fields,
+    gaps,
+    outbound,
+    routing,
+    spans,
+    threadpool,
+)
 from tracer.capture.hooks.patching import Patcher
 from tracer.capture.hooks.points import HookPoint, Target
 from tracer.capture.hooks.points import install as install_points
@@ -287,7 +297,13 @@ HOOKS: tuple[HookPoint, ...] = (
         "serialization",
         7,
         "serialize {response_model} | jsonable_encoder",
-        (Target(_FA, "serialize_response", reads=("field",)),),
+        (
+            Target(
+                _FA,
+                "serialize_response",
+                reads=("field", "response_content", "include", "exclude"),
+            ),
+        ),
         spans.SERIALIZE,
     ),
     HookPoint(
@@ -297,6 +313,22 @@ HOOKS: tuple[HookPoint, ...] = (
         "render {response class}",
         (Target("starlette.responses", "JSONResponse.render", reads=("self",)),),
         spans.RENDER,
+        asynchronous=False,
+    ),
+    # -- exception handlers (8: the error response on the way out) ---------------------------
+    HookPoint(  # by the exception's class; Starlette 0.46+ (FastAPI 0.115+) all have it
+        "exception handler",
+        "serialization",
+        8,
+        "{handler function} (inside the route or ExceptionMiddleware that caught it)",
+        (
+            Target(
+                "starlette._exception_handler",
+                "_lookup_exception_handler",
+                leading=("exc_handlers", "exc"),
+            ),
+        ),
+        exceptions.wrap_lookup,
         asynchronous=False,
     ),
     # -- background (10) --------------------------------------------------------------------
@@ -324,3 +356,4 @@ def forget() -> None:
     """The patches were restored (:meth:`Patcher.restore`)."""
     routing.hooked = False
     routing.effective_context = None
+    fields.forget()
