@@ -95,8 +95,9 @@ def summary_lines(trace: Trace, focus: int | None, width: int, ascii: bool) -> l
     return out
 
 
-def diagram_excerpt(trace: Trace, step: int, width: int, ascii: bool, max_rows: int) -> list[Text]:
-    """The sequence diagram's lane header and its rows of ``step`` (other steps elided)."""
+def diagram_excerpt(trace: Trace, step: int, width: int, ascii: bool, max_lines: int) -> list[Text]:
+    """The sequence diagram's lane header and its rows of ``step`` (other steps elided),
+    in at most ``max_lines`` lines counting the header (at least 3 rows under it)."""
     from tracer.renderers import SequenceRenderer
 
     view: Any = SequenceRenderer(width=width, ascii=ascii, explain=False).renderable(trace)
@@ -117,6 +118,7 @@ def diagram_excerpt(trace: Trace, step: int, width: int, ascii: bool, max_rows: 
         rows.extend(_text(x) for x in page)
     if not rows:
         return []
+    max_rows = max(3, max_lines - len(out))  # the lane header is 2 to 4 lines, by width
     if len(rows) > max_rows:
         more = len(rows) - max_rows + 1
         rows = [
@@ -242,7 +244,7 @@ def focus_lines(
     else:
         out.extend(wrapped(f" {note.text}", "italic", width=width, ascii=ascii))
         room = height - len(out) - len(tail)
-        out.extend(diagram_excerpt(trace, step, width, ascii, max_rows=max(3, room - 3)))
+        out.extend(diagram_excerpt(trace, step, width, ascii, max_lines=room))
     return out + tail
 
 

@@ -185,7 +185,7 @@ def stop_lines(stop: Stop, exchange: Any, *, width: int, ascii: bool) -> list[Te
     tail.extend(wrapped(f" lesson: {stop.lesson}", "bold", width=width, ascii=ascii, limit=2))
     tail.append(line(f" try: {stop.command}", theme.MUTED, width=width, ascii=ascii))
     room = BODY_ROWS - len(out) - len(tail)
-    out.extend(diagram_excerpt(trace, stop.step, width, ascii, max_rows=max(2, room - 3))[:room])
+    out.extend(diagram_excerpt(trace, stop.step, width, ascii, max_lines=room)[:room])
     return out + tail
 
 

@@ -145,6 +145,11 @@ def _header_rule(name: bytes) -> tuple[str, int]:
     return rule
 
 
+def header_name(raw: bytes) -> str:
+    """A header's recordable name (lower-case, bounded) from its ASGI bytes; cached."""
+    return _header_rule(raw)[0]
+
+
 def recordable_headers(
     raw: Iterable[Sequence[bytes]],
     extra: frozenset[str] = frozenset(),

@@ -2,8 +2,9 @@
 
 Capture records, on each ``'<layer> response'`` span (phase middleware, step 8),
 ``http.response.header_names``: the response's header names as the
-``http.response.start`` message left that layer going outward. The difference
-between consecutive layers is what a layer added or removed. Older traces lack
+``http.response.start`` message left that layer going outward (and on the
+``router`` span: as the route built it). The difference between consecutive
+layers is what a layer added or removed. Older traces lack
 the attribute; then :attr:`LayerReport.known` is false and nothing is claimed.
 One implementation, read by the sequence diagram and the teaching shapes.
 """
@@ -71,8 +72,12 @@ def layer_reports(index: TraceIndex) -> list[LayerReport]:
     responses = {layer.span_id: layer_response(index, layer) for layer in index.layers}
     names = {i: header_names_of(r) if r is not None else None for i, r in responses.items()}
     reports: list[LayerReport] = []
-    inner: list[str] | None = None
-    known_inner = False
+    # what the route built, as it left the router: the innermost layer's changes are known too
+    router = next(
+        (s for s in index.trace.spans if s.phase == "routing" and s.name == "router"), None
+    )
+    inner: list[str] | None = header_names_of(router) if router is not None else None
+    known_inner = inner is not None
     for layer in reversed(index.layers):  # innermost first: the way out
         response = responses[layer.span_id]
         now = names[layer.span_id]

@@ -89,6 +89,8 @@ class Recorder:
         "dropped",
         "errors_seen",
         "fixed_ids",
+        "header_names",
+        "header_raw",
         "last_layer",
         "max_spans",
         "meta",
@@ -140,6 +142,9 @@ class Recorder:
         self.propagate = True
         #: span ids chosen before the trace is built (:meth:`span_id`), by span index
         self.fixed_ids: dict[int, str] | None = None
+        #: the response header names the last layer saw (raw) and recorded (reused when equal)
+        self.header_raw: tuple[Any, ...] | None = None
+        self.header_names: list[str] = []
 
     def open(
         self,

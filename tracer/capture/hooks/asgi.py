@@ -15,10 +15,11 @@ from typing import Any, Protocol
 
 from tracer.capture import clock, lifespan, recorder
 from tracer.capture.config import TraceConfig
-from tracer.capture.hooks import gaps, routing
+from tracer.capture.hooks import edge_io, gaps, routing
 from tracer.capture.recorder import RawSpan, Recorder
 from tracer.capture.recorder import current as _current
 from tracer.capture.recorder import parent as _parent
+from tracer.redaction import MAX_HEADERS, header_name
 from tracer.safety import report, warn_once
 from tracer.sinks.endpoint import EndpointGate, TraceEndpoint, is_endpoint_path
 from tracer.types import ASGIApp, Message, Receive, Scope, Send
@@ -167,8 +168,10 @@ class LayerProbe:
                     now = clock.now_ns()
                     if rec.response_origin is None:
                         rec.response_origin = name
+                    names = _header_names(rec, message.get("headers"))
                     if is_router:
                         span.set("routing.response_status", message.get("status"))
+                        span.set(HEADER_NAMES, names)  # what the route built
                     else:
                         start = rec.msg_t if 0 <= rec.msg_t <= now else now
                         out = rec.open(
@@ -177,7 +180,10 @@ class LayerProbe:
                             8,
                             index,
                             start,
-                            {"http.response.status_code": message.get("status")},
+                            {
+                                "http.response.status_code": message.get("status"),
+                                HEADER_NAMES: names,
+                            },
                         )
                         out.end = now
                     rec.msg_t = clock.now_ns()  # after our own bookkeeping: not the layer's
@@ -186,6 +192,25 @@ class LayerProbe:
             return send(message)
 
         return probe_send
+
+
+#: on the router span and each ``'<layer> response'`` span: the response's header names
+#: as ``http.response.start`` left it (what each layer added or removed, by difference)
+HEADER_NAMES = "http.response.header_names"
+
+
+def _header_names(rec: Recorder, headers: Any) -> list[str]:
+    """Lower-cased header names of a response start message, bounded.
+
+    Most layers pass the message on unchanged, so the previous layer's list is
+    reused when the raw names are the same: a tuple comparison, not a decode.
+    """
+    raw = tuple([pair[0] for pair in headers or ()])
+    if raw == rec.header_raw:
+        return rec.header_names
+    names = [header_name(bytes(n)) for n in raw[:MAX_HEADERS]]
+    rec.header_raw, rec.header_names = raw, names
+    return names
 
 
 class EdgeProbe:
@@ -217,8 +242,8 @@ class EdgeProbe:
                 rec.meta["triggered"] = True
             if rec is not None:
                 root = rec.open(str(scope.get("method", "HTTP")), "asgi", 1, -1)
-                traced_receive = _wrap_receive(rec, receive)
-                traced_send = _wrap_send(rec, send, instrumentation.config.response_headers)
+                traced_receive = edge_io.wrap_receive(rec, receive)
+                traced_send = edge_io.wrap_send(rec, send, instrumentation.config.response_headers)
         except Exception as exc:
             report("request start", exc)
             decision, rec = "skip", None
@@ -263,85 +288,6 @@ class EdgeProbe:
             self.instrumentation.error_only(scope, started, status[0], None)
 
 
-def _wrap_receive(rec: Recorder, receive: Receive) -> Receive:
-    async def edge_receive() -> Message:
-        start = clock.now_ns()
-        message = await receive()
-        try:
-            kind = message.get("type")
-            if kind == "http.request":
-                # under the span that awaited it (read body): not also that span's own time
-                attributes = {
-                    "body.bytes": len(message.get("body", b"")),
-                    "more_body": bool(message.get("more_body", False)),
-                }
-                span = rec.open(
-                    "receive http.request", "asgi", 1, recorder.parent.get(), start, attributes
-                )
-                span.end = clock.now_ns()
-            elif kind == "http.disconnect":
-                rec.meta["client_disconnected"] = True
-                if rec.spans:
-                    rec.spans[0].event("http.disconnect", {})
-        except Exception as exc:
-            report("receive probe", exc)
-        return message
-
-    return edge_receive
-
-
-_SEND_NAMES = {
-    "http.response.start": "send http.response.start",
-    "http.response.body": "send http.response.body",
-}
-
-
-def _wrap_send(rec: Recorder, send: Send, add_headers: bool) -> Send:
-    async def edge_send(message: Message) -> None:
-        span = None
-        try:
-            kind = message["type"]
-            # under the span that awaited it (the route, a middleware): its time is the send's,
-            # not also that span's own
-            attributes: dict[str, Any] = {}
-            span = rec.open(
-                _SEND_NAMES.get(kind) or f"send {kind}",
-                "send",
-                9,
-                recorder.parent.get(),
-                attributes=attributes,
-            )
-            if kind == "http.response.start":
-                if add_headers:
-                    message = _with_trace_headers(message, rec)
-                status = int(message["status"])
-                rec.response["status_code"] = status
-                # raw pairs, decoded and redacted when the trace is built
-                rec.response["headers"] = tuple(message.get("headers") or ())
-                attributes["http.response.status_code"] = status
-            elif kind == "http.response.body":
-                attributes["body.bytes"] = len(message.get("body", b""))
-                more = bool(message.get("more_body", False))
-                attributes["more_body"] = more
-                if not more:
-                    attributes["response.complete"] = True
-        except Exception as exc:
-            report("send probe", exc)
-        try:
-            await send(message)
-        except BaseException as exc:
-            if span is not None:
-                _quietly(recorder.mark_error, rec, span, exc)
-            raise
-        finally:
-            if span is not None:
-                span.end = clock.now_ns()
-                if "response.complete" in attributes:
-                    rec.response_end = span.end
-
-    return edge_send
-
-
 def _current_otel_span_context() -> Any:
     """The server span another instrumentation (FastAPI's own, OTel contrib) has open, if any.
 
@@ -352,22 +298,6 @@ def _current_otel_span_context() -> Any:
 
     context = trace.get_current_span().get_span_context()
     return context if context.is_valid else False
-
-
-def _with_trace_headers(message: Message, rec: Recorder) -> Message:
-    """The start message plus ``x-trace-id`` and a W3C ``traceparent`` (kept if the app set one)."""
-    headers = list(message.get("headers") or ())
-    headers.append((b"x-trace-id", rec.trace_id.encode()))
-    if not any(bytes(name).lower() == b"traceparent" for name, _ in headers):
-        headers.append((b"traceparent", f"00-{rec.trace_id}-{rec.root_id}-01".encode()))
-    return {**message, "headers": headers}
-
-
-def _quietly(func: Any, *args: Any) -> None:
-    try:
-        func(*args)
-    except Exception as exc:
-        report("send probe", exc)
 
 
 def _wraps_receive(layer: object) -> bool:
