@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import re
 from dataclasses import dataclass
@@ -151,6 +150,7 @@ async def _drive(
     app: Any, specs: list[RequestSpec], warm: bool, output: AppOutput | None
 ) -> list[Exchange]:
     import tracer
+    from tracer.cli import startup
 
     def section(name: str) -> None:
         if output is not None:
@@ -173,8 +173,7 @@ async def _drive(
             await call_asgi(app, RequestSpec("GET", WARM_UP_PATH, []))
         # The CLI's start-up (imports, app, lifespan) leaves many young objects: without
         # this, a collection lands inside the traced request and reads as its own time.
-        gc.collect()
-        gc.freeze()
+        startup.settle()
         for number, spec in enumerate(specs, 1):
             section(f"request {number}")
             with tracer.capture(app) as traces:

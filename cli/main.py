@@ -205,9 +205,11 @@ def trace(
                 raise CLIError("give either --url (a running server) or --app, not both")
             exchange = send_live(url, spec, store, timeout=10.0)
         else:
+            from tracer.cli import startup
             from tracer.cli.captured import AppOutput
 
             captured = AppOutput()
+            startup.pause()  # until the traced requests (the console script only)
             try:
                 with captured:  # the app's prints and logs never reach our stdout
                     exchanges = drive_many(
@@ -219,6 +221,8 @@ def trace(
                 if block is not None:
                     notes.print(block, soft_wrap=True)
                 raise
+            finally:
+                startup.resume()
         trace_ = exchange.trace
         summary = out.response_summary(exchange)
         if not teaching:  # the focus and compare views carry the status: one screen
@@ -322,6 +326,9 @@ def run() -> None:
     (exit 130) itself; a :class:`CLIError` is the user's mistake found later,
     printed as one line. Anything else is a bug in trace-request.
     """
+    from tracer.cli import startup
+
+    startup.console_script(True)  # one command, then exit (tracer.cli.startup)
     try:
         app(prog_name="trace-request")
     except CLIError as exc:
@@ -336,6 +343,8 @@ def run() -> None:
             file=sys.stderr,
         )
         raise SystemExit(1) from None
+    finally:
+        startup.console_script(False)
 
 
 if __name__ == "__main__":
