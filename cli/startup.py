@@ -11,20 +11,11 @@ start-up made and turns it back on, so the traced requests run as they did:
 collector on, nothing from start-up left for it to scan. Anywhere else
 (tests, ``CliRunner``, a library caller) :func:`pause` does nothing and
 :func:`settle` collects, then freezes, as it always did.
-
-**httpx's own command-line client.** ``import httpx`` imports
-``httpx._main`` (click, ``rich.progress``, ``rich.syntax``, pygments: ~20 ms)
-for ``httpx.main``, the ``httpx`` command, which no traced app runs. The
-console script puts a stand-in there first (:func:`defer_httpx_cli`):
-``httpx.main(...)`` still works, importing the real one when called.
 """
 
 from __future__ import annotations
 
 import gc
-import sys
-from types import ModuleType
-from typing import Any
 
 _allowed = False
 _paused = False
@@ -34,8 +25,6 @@ def console_script(active: bool) -> None:
     """Called by ``run()``: this process runs one command, then exits."""
     global _allowed
     _allowed = active
-    if active:
-        defer_httpx_cli()
 
 
 def pause() -> None:
@@ -70,23 +59,3 @@ def resume() -> None:
     if _paused:
         gc.enable()
         _paused = False
-
-
-HTTPX_CLI = "httpx._main"
-
-
-def defer_httpx_cli() -> None:
-    """``httpx._main`` as a stand-in whose ``main`` imports the real module when called."""
-    if "httpx" in sys.modules or HTTPX_CLI in sys.modules:
-        return  # imported already (or deferred): nothing to save
-    stand_in = ModuleType(HTTPX_CLI, "httpx's command-line client, imported when first run")
-
-    def main(*args: Any, **kwargs: Any) -> Any:
-        if sys.modules.get(HTTPX_CLI) is stand_in:
-            del sys.modules[HTTPX_CLI]
-        from httpx._main import main as real_main
-
-        return real_main(*args, **kwargs)
-
-    stand_in.main = main  # type: ignore[attr-defined]
-    sys.modules[HTTPX_CLI] = stand_in
