@@ -163,11 +163,13 @@ def recordable_headers(
     """
     out: list[list[str]] = []
     dropped = 0
+    rules = _header_rules
     for name, value in raw:
         if len(out) >= MAX_HEADERS:
             dropped += 1
             continue
-        key, kind = _header_rule(bytes(name))
+        rule = rules.get(name) if type(name) is bytes else None
+        key, kind = rule if rule is not None else _header_rule(bytes(name))
         if kind == _SECRET or key in extra:
             out.append([key, REDACTED])
             continue

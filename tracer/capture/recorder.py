@@ -199,7 +199,8 @@ class Recorder:
         count = len(raw_spans)
         # one read of the OS's randomness for every span id but the root's (chosen up front)
         hexed = os.urandom(8 * max(0, count - 1)).hex()
-        ids = [self.root_id, *(hexed[i : i + 16] for i in range(0, len(hexed), 16))]
+        ids = [hexed[i : i + 16] for i in range(-16, len(hexed), 16)]
+        ids[0] = self.root_id
         for index, chosen in (self.fixed_ids or {}).items():
             ids[index] = chosen
         limit = max_attribute_length

@@ -16,10 +16,10 @@ from typing import Any, Protocol
 from tracer.capture import clock, lifespan, recorder
 from tracer.capture.config import TraceConfig
 from tracer.capture.hooks import edge_io, gaps, routing
-from tracer.capture.recorder import RawSpan, Recorder
+from tracer.capture.recorder import MAX_LIST_ITEMS, RawSpan, Recorder
 from tracer.capture.recorder import current as _current
 from tracer.capture.recorder import parent as _parent
-from tracer.redaction import MAX_HEADERS, header_name
+from tracer.redaction import header_name
 from tracer.safety import report, warn_once
 from tracer.sinks.endpoint import EndpointGate, TraceEndpoint, is_endpoint_path
 from tracer.types import ASGIApp, Message, Receive, Scope, Send
@@ -171,7 +171,10 @@ class LayerProbe:
                     names = _header_names(rec, message.get("headers"))
                     if is_router:
                         span.set("routing.response_status", message.get("status"))
-                        span.set(HEADER_NAMES, names)  # what the route built
+                        # what the route built; names are short and bounded: no cut to check
+                        if span.attributes is None:
+                            span.attributes = {}
+                        span.attributes[HEADER_NAMES] = names
                     else:
                         start = rec.msg_t if 0 <= rec.msg_t <= now else now
                         out = rec.open(
@@ -208,7 +211,7 @@ def _header_names(rec: Recorder, headers: Any) -> list[str]:
     raw = tuple([pair[0] for pair in headers or ()])
     if raw == rec.header_raw:
         return rec.header_names
-    names = [header_name(bytes(n)) for n in raw[:MAX_HEADERS]]
+    names = [header_name(bytes(n)) for n in raw[:MAX_LIST_ITEMS]]
     rec.header_raw, rec.header_names = raw, names
     return names
 
