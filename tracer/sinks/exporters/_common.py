@@ -142,7 +142,7 @@ def coerce_attributes(attributes: dict[str, Any]) -> dict[str, OTelValue]:
 def _normal_hex(value: str, digits: int) -> str:
     """``value`` as ``digits`` lowercase hex; a non-hex or zero id becomes a stable hash."""
     text = value.strip().lower()
-    if len(text) == digits and text.strip("0") and all(c in "0123456789abcdef" for c in text):
+    if len(text) == digits and text.strip("0") and not text.strip("0123456789abcdef"):
         return text
     return hashlib.blake2b(value.encode(), digest_size=digits // 2).hexdigest()
 

@@ -33,17 +33,21 @@ _fixed64 = struct.Struct("<Q").pack
 _fixed32 = struct.Struct("<I").pack
 _double = struct.Struct("<d").pack
 
-#: proto ``Span.SpanKind``
-_KINDS = {"INTERNAL": 1, "SERVER": 2, "CLIENT": 3}
+#: proto ``Span.SpanKind``, as the encoded field (tag 6, one-byte value)
+_KINDS = {"INTERNAL": b"\x30\x01", "SERVER": b"\x30\x02", "CLIENT": b"\x30\x03"}
 #: proto ``Status.StatusCode``
 _STATUS = {"ok": 1, "error": 2}
 #: ``SpanFlags``: the parent's remoteness is known (0x100); it is remote (0x200)
 _LOCAL_PARENT, _REMOTE_PARENT = 0x100, 0x300
 
 
+#: one-byte varints, by value: most lengths and every tag value a trace has
+_SMALL = [bytes((n,)) for n in range(128)]
+
+
 def _varint(value: int) -> bytes:
     if value < 0x80:
-        return bytes((value,))
+        return _SMALL[value]
     out = bytearray()
     while value >= 0x80:
         out.append((value & 0x7F) | 0x80)
@@ -54,7 +58,8 @@ def _varint(value: int) -> bytes:
 
 def _field(tag: bytes, payload: bytes) -> bytes:
     """A length-delimited field: ``tag`` is the encoded key byte(s)."""
-    return tag + _varint(len(payload)) + payload
+    size = len(payload)
+    return tag + (_SMALL[size] if size < 0x80 else _varint(size)) + payload
 
 
 def _text(tag: bytes, value: str) -> bytes:
@@ -75,24 +80,40 @@ def _any_value(value: Any) -> bytes:
     return _text(b"\x0a", str(value))
 
 
-#: encoded ``KeyValue.key`` fields, by key (keys are few and repeat in every trace)
-_keys: dict[str, bytes] = {}
+#: encoded ``KeyValue`` fields (tag included) by ``(tag, key, value)`` for the values
+#: that repeat from one request to the next (phase, step, names, templates,
+#: header-name lists); bounded, so a flood of distinct values stops adding
+_encoded: dict[tuple[bytes, str, Any], bytes] = {}
+_ENCODED_MAX = 8192
+
+
+def _cache_key(tag: bytes, key: str, raw: Any) -> tuple[bytes, str, Any] | None:
+    cls = type(raw)
+    if cls is str or cls is bool or (cls is int and -1024 < raw < 1024):
+        return (tag, key, (cls, raw))  # True and 1 encode differently
+    if cls is list and len(raw) <= 64 and all(type(v) is str for v in raw):
+        return (tag, key, tuple(raw))
+    return None  # durations, sizes, JSON text: different every time
 
 
 def _attributes(tag: bytes, attributes: Mapping[str, Any]) -> bytes:
     """Every attribute as a repeated ``KeyValue`` field ``tag``; ``None`` values dropped."""
     out: list[bytes] = []
-    keys = _keys
+    cache = _encoded
     for key, raw in attributes.items():
+        cache_key = _cache_key(tag, key, raw)
+        if cache_key is not None:
+            field = cache.get(cache_key)
+            if field is not None:
+                out.append(field)
+                continue
         value = coerce_value(raw)
         if value is None:
             continue
-        encoded_key = keys.get(key)
-        if encoded_key is None:
-            encoded_key = _text(b"\x0a", str(key))
-            if len(keys) < 4096:
-                keys[key] = encoded_key
-        out.append(_field(tag, encoded_key + _field(b"\x12", _any_value(value))))
+        field = _field(tag, _text(b"\x0a", str(key)) + _field(b"\x12", _any_value(value)))
+        if cache_key is not None and len(cache) < _ENCODED_MAX:
+            cache[cache_key] = field
+        out.append(field)
     return b"".join(out)
 
 
@@ -115,8 +136,7 @@ def _span(
         flags = _REMOTE_PARENT
     parts += (
         _text(b"\x2a", name),
-        b"\x30",
-        _varint(_KINDS[kind]),
+        _KINDS[kind],
         b"\x39",
         _fixed64(span.start_ns),
         b"\x41",
