@@ -100,3 +100,26 @@ def test_after_shutdown_traces_are_ignored() -> None:
     sink(sample_traces.success_post_users())
     assert sink.force_flush(1_000)
     assert exporter.get_finished_spans() == ()
+
+
+def test_the_http_path_queues_encoded_bytes_not_traces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A queued Trace would live until its batch leaves (and reach the oldest GC
+    generation on a busy server); its bytes are not scanned by the collector."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    bodies: list[bytes] = []
+    monkeypatch.setattr(otlp_sink, "_byte_sender", lambda exporter: bodies.append)
+    sink = OTLPSink(InMemorySpanExporter(), delay=3600)
+    trace = sample_traces.success_post_users()
+    sink(trace)
+    ((item, count),) = list(sink._pending)
+    assert isinstance(item, bytes) and count == len(trace.spans)
+    assert sink.force_flush(5_000)
+    (body,) = bodies
+    (resource_spans,) = ExportTraceServiceRequest.FromString(body).resource_spans
+    spans = resource_spans.scope_spans[0].spans
+    assert {s.trace_id.hex() for s in spans} == {trace.trace_id}
+    assert len(spans) == len(trace.spans)
+    sink.shutdown()

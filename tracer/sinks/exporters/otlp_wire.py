@@ -19,6 +19,7 @@ from typing import Any
 from tracer.model import Span, Trace
 from tracer.sinks.exporters._common import (
     SCOPE_NAME,
+    TRACE_KEYS,
     coerce_value,
     error_description,
     otel_span,
@@ -89,6 +90,8 @@ _ENCODED_MAX = 8192
 
 def _cache_key(tag: bytes, key: str, raw: Any) -> tuple[bytes, str, Any] | None:
     cls = type(raw)
+    if key in TRACE_KEYS or (cls is str and len(raw) > 512):
+        return None  # the root's request/response JSON: different every time
     if cls is str or cls is bool or (cls is int and -1024 < raw < 1024):
         return (tag, key, (cls, raw))  # True and 1 encode differently
     if cls is list and len(raw) <= 64 and all(type(v) is str for v in raw):
