@@ -89,7 +89,7 @@ def _count(variant: str, endpoint: str, warmup: int, count: int) -> int:
         check=False,
     )
     found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
-    if found is None:
+    if done.returncode != 0 or found is None:
         raise SystemExit(f"valgrind gave no count for {variant}: {done.stderr[-500:]}")
     return int(found.group(1).replace(",", ""))
 
