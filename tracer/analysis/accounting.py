@@ -8,7 +8,9 @@ up to the wall time and no interval counts twice:
   at once, the one that started last);
 * a ``send``/``receive`` message span outranks everything open around it: the
   server edge records it under the root, but whatever was open (the route, a
-  layer) is awaiting it, so it must not keep charging its own time;
+  layer) is awaiting it, so it must not keep charging its own time; so does a
+  layer's ``'<layer> response'`` span (the response start inside that layer's
+  ``send`` code, on the way out), which the still-open route would otherwise own;
 * a *structural* span (the server/ASGI root, the router, a route, a mount,
   ``solve_dependencies``) does no work of its own that a hook can see: a piece
   it owns is an :class:`Untraced` interval inside it, never its own time;
@@ -89,9 +91,17 @@ def is_structural(span: Span) -> bool:
 
 
 def is_edge_message(span: Span) -> bool:
-    """A message at the server edge: what is open around it is waiting for it."""
+    """A message on its way: what is open around it is waiting for it.
+
+    At the server edge (``send``/``receive``), and the response start passing
+    through a middleware layer on the way out (``'<layer> response'``, step 8):
+    the route that sent it is still open, and deeper than the layer, but it is
+    waiting for the layer's ``send`` code, not working.
+    """
     return span.parent_id is not None and (
-        span.phase == "send" or (span.phase == "asgi" and span.name.startswith("receive"))
+        span.phase == "send"
+        or (span.phase == "asgi" and span.name.startswith("receive"))
+        or (span.phase == "middleware" and span.step == 8)
     )
 
 
