@@ -153,24 +153,14 @@ def _instrumentation(
     *,
     on_trace: TraceSink | Iterable[TraceSink] | None = None,
     tracer_provider: Any = None,
-    sample_rate: float | None = None,
-    always_trace_errors: bool = True,
-    trigger_header: str = "x-trace-request",
-    trigger_secret: bytes | str | None = None,
-    exclude_paths: Iterable[str] = (),
-    max_spans: int = 2000,
-    max_attribute_length: int = 1024,
-    redact_headers: Iterable[str] = (),
-    record_sql_parameters: bool = False,
-    record_url_values: bool = False,
-    response_headers: bool = True,
-    record_logs: bool | str | int = False,
-    propagate: bool = True,
     store: Any = "auto",
     endpoint_secret: bytes | str | None = None,
+    **config_options: Any,
 ) -> Instrumentation:
     """One app's options, sinks and endpoint: what :func:`instrument` and
-    :class:`TraceRequestMiddleware` share, so both take the same options."""
+    :class:`TraceRequestMiddleware` share, so both take the same options (the
+    recording ones, with their defaults, are :func:`~tracer.capture.config.config_from`'s)."""
+    config = config_from(**config_options)  # first: a bad option is a TypeError, nothing opened
     sinks = [on_trace] if callable(on_trace) else list(on_trace or ())
     otlp = None
     follow_global = tracer_provider is None  # default: the global provider, if configured
@@ -197,21 +187,7 @@ def _instrumentation(
     options = Instrumentation(
         on_trace=sinks,
         tracer_provider=tracer_provider,
-        config=config_from(
-            sample_rate=sample_rate,
-            always_trace_errors=always_trace_errors,
-            trigger_header=trigger_header,
-            trigger_secret=trigger_secret,
-            exclude_paths=exclude_paths,
-            max_spans=max_spans,
-            max_attribute_length=max_attribute_length,
-            redact_headers=redact_headers,
-            record_sql_parameters=record_sql_parameters,
-            record_url_values=record_url_values,
-            response_headers=response_headers,
-            record_logs=record_logs,
-            propagate=propagate,
-        ),
+        config=config,
     )
     options.endpoint = endpoint
     options.follow_global = follow_global and tracer_provider is None
